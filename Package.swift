@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: executable → service → engine → domain → primitives.
+// Only CJansson/JSON and CMicroHTTPD/CMicroHTTPDShim/HTTPServer touch C.
+let package = Package(
+    name: "weightinit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "weightinit", targets: ["weightinit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
+    targets: [
+        // C at the edge.
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        .target(name: "JSON", dependencies: ["CJansson"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim"]),
+
+        // The domain: pure Swift.
+        .target(name: "Tensors"),
+        .target(name: "TorchRandom", dependencies: ["Tensors"]),
+        .target(name: "TorchInit", dependencies: ["Tensors", "TorchRandom"]),
+        .target(name: "Model", dependencies: ["JSON", "Tensors", "TorchInit"]),
+        .target(name: "Checkpoints", dependencies: ["Tensors"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "MMEngine", dependencies: ["JSON", "Tensors", "TorchInit", "Model", "Checkpoints"]),
+        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "MMEngine", "Checkpoints"]),
+
+        // The service and the command line.
+        // The service knows the engine only through the `InitializationBackend` protocol;
+        // the executable wires the real engine in.
+        .target(name: "Service", dependencies: [
+            "JSON", "HTTPServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "weightinit", dependencies: [
+            "Engine", "Service", "JSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "TorchRandomTests", dependencies: ["TorchRandom", "Tensors"]),
+        .testTarget(name: "TorchInitTests", dependencies: ["TorchInit", "TorchRandom", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer"]),
+    ]
+)

@@ -1,0 +1,6 @@
+// microhttpd.h needs these before it.
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <microhttpd.h>

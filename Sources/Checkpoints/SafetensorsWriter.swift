@@ -1,0 +1,127 @@
+import Tensors
+
+/// Streaming safetensors writer.
+///
+/// Layout: u64 LE header length N, compact JSON header (`__metadata__` first when non-empty, then the tensors in
+/// the given order with consecutive `data_offsets`), right-padded with spaces so N is a multiple of 8, then the data.
+/// Entries are written in the given order (state_dict order), not the official writer's dtype-rank order; the official
+/// loader accepts any order and does not require alignment.
+/// Entry names must be unique (a precondition: the format cannot express duplicates).
+public struct SafetensorsWriter: CheckpointWriter, Sendable {
+    public let entries: [CheckpointEntry]
+    public private(set) var totalBytes: UInt64
+    public private(set) var dataRanges: [Range<UInt64>]
+    /// The 8-byte length plus the padded JSON header.
+    public let header: [UInt8]
+    private var sequence: WriterSequence
+    private var headerEmitted = false
+
+    /// `metadata` is called with candidate data ranges until the header size is stable (the init report embeds byte
+    /// ranges that depend on the header length); its result becomes `__metadata__` (string→string, emitted in the
+    /// given order; an empty result omits `__metadata__`). It is called at least once and its last result is used.
+    public init(entries: [CheckpointEntry], metadata: ([Range<UInt64>]) -> [(key: String, value: String)]) {
+        var seen = Set<String>()
+        for e in entries {
+            precondition(seen.insert(e.name).inserted, "SafetensorsWriter: duplicate tensor name \(e.name)")
+            precondition(e.name != "__metadata__", "SafetensorsWriter: tensor name __metadata__ is reserved")
+            precondition(e.shape.allSatisfy { $0 >= 0 }, "SafetensorsWriter: negative dimension in \(e.name)")
+        }
+        self.entries = entries
+        let sizes = entries.map { UInt64($0.byteCount) }
+        var relative: [Range<UInt64>] = []
+        var offset: UInt64 = 0
+        for s in sizes { relative.append(offset ..< offset + s); offset += s }
+        let dataBytes = offset
+
+        func absolute(_ n: Int) -> [Range<UInt64>] {
+            let base = 8 + UInt64(n)
+            return relative.map { (base + $0.lowerBound) ..< (base + $0.upperBound) }
+        }
+        // Fixed point on the padded header length N. N never decreases, so this terminates; if the JSON
+        // shrinks below a previous N it is simply padded with more spaces (the loader accepts any trailing spaces).
+        var n = 0
+        var json: [UInt8] = []
+        while true {
+            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
+            if json.count <= n { break }
+            n = (json.count + 7) & ~7
+        }
+        var header: [UInt8] = []
+        header.reserveCapacity(8 + n)
+        header.appendLE64(UInt64(n))
+        header.append(contentsOf: json)
+        header.append(contentsOf: [UInt8](repeating: 0x20, count: n - json.count))
+        self.header = header
+        self.dataRanges = absolute(n)
+        self.totalBytes = 8 + UInt64(n) + dataBytes
+        self.sequence = WriterSequence(byteCounts: sizes)
+    }
+
+    static func headerJSON(entries: [CheckpointEntry], relative: [Range<UInt64>], metadata: [(key: String, value: String)]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        var first = true
+        func comma() { if !first { out.append(UInt8(ascii: ",")) }; first = false }
+        if !metadata.isEmpty {
+            comma()
+            appendJSONString("__metadata__", to: &out)
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: "{"))
+            for (i, kv) in metadata.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSONString(kv.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                appendJSONString(kv.value, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        for (e, r) in zip(entries, relative) {
+            comma()
+            appendJSONString(e.name, to: &out)
+            out.append(":{\"dtype\":\"\(e.dtype.safetensorsName)\",\"shape\":[")
+            out.append(e.shape.map(String.init).joined(separator: ","))
+            out.append("],\"data_offsets\":[\(r.lowerBound),\(r.upperBound)]}")
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    public mutating func prefix(forEntry index: Int) -> [UInt8] {
+        sequence.beginEntry(index)
+        if index == 0 { headerEmitted = true; return header }
+        return []
+    }
+
+    public mutating func consume(_ data: UnsafeRawBufferPointer, forEntry index: Int) {
+        sequence.consume(data.count, index)
+    }
+
+    public mutating func suffix(forEntry index: Int) -> [UInt8] {
+        sequence.endEntry(index)
+        return []
+    }
+
+    public mutating func trailer() -> [UInt8] {
+        sequence.finish()
+        if !headerEmitted { headerEmitted = true; return header }
+        return []
+    }
+}
+
+/// Appends `s` as a JSON string literal (UTF-8, escaping `"`, `\` and control characters).
+func appendJSONString(_ s: String, to out: inout [UInt8]) {
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    out.append(UInt8(ascii: "\""))
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "\""): out.append(contentsOf: [0x5c, 0x22])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5c, 0x5c])
+        case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
+        case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
+        case 0x00 ..< 0x20, 0x7f:
+            out.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]])
+        default: out.append(b)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}

@@ -1,0 +1,54 @@
+import Checkpoints
+import Foundation
+import MMEngine
+import Model
+import Tensors
+
+/// Pretrained checkpoints from the operator's checkpoint folder: relative paths only, never outside it.
+struct CheckpointDirectoryLoader: PretrainedLoader {
+    let root: String
+    let allowedURLPrefixes: [String]
+
+    func load(_ checkpoint: String) throws(PretrainedLoadError) -> [PretrainedTensor] {
+        let path = try resolve(checkpoint)
+        return try PretrainedFile.read(path: path, label: checkpoint)
+    }
+
+    /// The file inside `root` that `checkpoint` names, refusing escapes (absolute paths, `..`, symlinks out).
+    func resolve(_ checkpoint: String) throws(PretrainedLoadError) -> String {
+        if checkpoint.hasPrefix("http://") || checkpoint.hasPrefix("https://") {
+            throw PretrainedLoadError("checkpoint URLs are not allowed on this server: '\(checkpoint)'")
+        }
+        if checkpoint.contains("://") {
+            throw PretrainedLoadError("unsupported checkpoint scheme in '\(checkpoint)': give a path relative to the checkpoint folder")
+        }
+        if checkpoint.hasPrefix("/") || checkpoint.hasPrefix("~") {
+            throw PretrainedLoadError("checkpoint paths must be relative to the checkpoint folder, not absolute: '\(checkpoint)'")
+        }
+        if checkpoint.split(separator: "/").contains("..") {
+            throw PretrainedLoadError("checkpoint paths may not contain '..': '\(checkpoint)'")
+        }
+        let rootURL = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath()
+        let candidate = rootURL.appendingPathComponent(checkpoint)
+        guard FileManager.default.fileExists(atPath: candidate.path) else {
+            throw PretrainedLoadError("FileNotFoundError: \(checkpoint) can not be found.")
+        }
+        let real = candidate.resolvingSymlinksInPath().path
+        let base = rootURL.path.hasSuffix("/") ? rootURL.path : rootURL.path + "/"
+        guard real.hasPrefix(base) else {
+            throw PretrainedLoadError("checkpoint '\(checkpoint)' resolves outside the checkpoint folder")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDir), !isDir.boolValue else {
+            throw PretrainedLoadError("FileNotFoundError: \(checkpoint) can not be found.")
+        }
+        return real
+    }
+}
+
+/// Reads a checkpoint file into Pretrained tensors (safetensors, torch zip, legacy torch), executing nothing.
+enum PretrainedFile {
+    static func read(path: String, label: String) throws(PretrainedLoadError) -> [PretrainedTensor] {
+        throw PretrainedLoadError("reading checkpoint files is not available yet: '\(label)'")
+    }
+}

@@ -1,0 +1,71 @@
+import Checkpoints
+import JSON
+import MMEngine
+import Model
+
+/// The engine's entry points: validate and plan a request, then stream its checkpoint.
+public enum Engine {
+    public static var version: String { InitReport.version }
+
+    /// Parses and plans a request body. Nothing is generated.
+    public static func prepare(_ body: JSONValue, options: EngineOptions = EngineOptions(),
+                               defaultFormat: CheckpointFormat = .safetensors) throws(SpecError) -> PreparedJob
+    {
+        let request = try InitRequest(body, defaultFormat: defaultFormat)
+        let loader = options.checkpointDirectory.map {
+            CheckpointDirectoryLoader(root: $0, allowedURLPrefixes: options.allowedCheckpointURLPrefixes)
+        }
+        let plan = try Plan.make(request, pretrained: loader)
+        let job = PreparedJob(plan: plan)
+        if job.contentLength > options.maxJobBytes {
+            throw SpecError(.limit, at: JSONPointer(["model"]),
+                            "the checkpoint would be \(job.contentLength) bytes, over this server's limit of \(options.maxJobBytes) bytes")
+        }
+        return job
+    }
+}
+
+/// A planned job: its size, report and file name are known; values are produced by `makeStream()`.
+public final class PreparedJob: @unchecked Sendable {
+    public let plan: Plan
+    public let contentLength: UInt64
+    /// The init report embedded in the checkpoint.
+    public let report: JSONValue
+    private let writerTemplate: any CheckpointWriter
+
+    init(plan: Plan) {
+        self.plan = plan
+        let entries = plan.entries
+        var report: JSONValue = .null
+        let writer: any CheckpointWriter
+        switch plan.request.format {
+        case .safetensors:
+            writer = SafetensorsWriter(entries: entries) { ranges in
+                // The report holds byte ranges, which depend on the header length: the writer iterates to a fixed point.
+                report = InitReport.make(plan, ranges: ranges, totalBytes: nil)
+                return [(key: "init_report", value: JSONCodec.serialize(report))]
+            }
+        case .pytorch:
+            writer = TorchZipWriter(entries: entries, archiveName: "archive") { ranges in
+                report = InitReport.make(plan, ranges: ranges, totalBytes: nil)
+                return [(name: "init_report.json", bytes: JSONCodec.serializeBytes(report, pretty: true))]
+            }
+        }
+        self.writerTemplate = writer
+        self.contentLength = writer.totalBytes
+        self.report = report
+    }
+
+    public var seed: Int64 { plan.request.seed }
+    public var format: CheckpointFormat { plan.request.format }
+
+    /// `ToyNet-seed0.safetensors`
+    public var fileName: String {
+        let safe = plan.root.className.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
+        return "\(safe.isEmpty ? "model" : safe)-seed\(seed).\(format.fileExtension)"
+    }
+
+    public func makeStream() -> CheckpointStream {
+        CheckpointStream(plan: plan, writer: writerTemplate)
+    }
+}

@@ -1,0 +1,52 @@
+import JSON
+
+// The engine's public face, used by the CLI and the service.
+// parse (request JSON) → plan (every tensor known, nothing generated) → stream (values tensor by tensor).
+
+/// Output container format.
+public enum CheckpointFormat: String, Sendable, CaseIterable {
+    case safetensors, pytorch
+
+    public var fileExtension: String { self == .safetensors ? "safetensors" : "pth" }
+}
+
+/// Why a request cannot be served, and where in the request the problem is.
+public struct SpecError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The request does not follow the spec format (wrong type, unknown key, missing field).
+        case invalid
+        /// PyTorch or MMEngine would raise for this spec; `message` says what they would say.
+        case rejected
+        /// A configured limit (job bytes, tensor count) is exceeded.
+        case limit
+        /// A Pretrained checkpoint could not be found or read.
+        case checkpoint
+    }
+    public var kind: Kind
+    public var pointer: JSONPointer
+    public var message: String
+
+    public init(_ kind: Kind, at pointer: JSONPointer, _ message: String) {
+        self.kind = kind
+        self.pointer = pointer
+        self.message = message
+    }
+
+    public var description: String { "\(pointer.description.isEmpty ? "/" : pointer.description): \(message)" }
+}
+
+/// Limits and environment the engine runs with.
+public struct EngineOptions: Sendable {
+    /// Largest checkpoint a job may produce, in bytes.
+    public var maxJobBytes: UInt64
+    /// Root folder for Pretrained `checkpoint` paths (nil: Pretrained is refused).
+    public var checkpointDirectory: String?
+    /// URL prefixes Pretrained may download from.
+    public var allowedCheckpointURLPrefixes: [String]
+
+    public init(maxJobBytes: UInt64 = 64 << 30, checkpointDirectory: String? = nil, allowedCheckpointURLPrefixes: [String] = []) {
+        self.maxJobBytes = maxJobBytes
+        self.checkpointDirectory = checkpointDirectory
+        self.allowedCheckpointURLPrefixes = allowedCheckpointURLPrefixes
+    }
+}

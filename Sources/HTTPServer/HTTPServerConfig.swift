@@ -1,0 +1,35 @@
+/// How one HTTP listener behaves. Defaults follow the research notes on libmicrohttpd 0.9.75:
+/// MHD's own defaults (no timeout, 1020 connections) are wrong for a service.
+public struct HTTPServerConfig: Sendable {
+    /// Address to bind: numeric IPv4/IPv6 or a resolvable name.
+    public var host: String = "127.0.0.1"
+    /// 0 asks the kernel for a free port; `HTTPServer.port` reports it after `start()`.
+    public var port: Int = 0
+    /// Seconds of inactivity before MHD drops a connection (suspended streams are exempt).
+    public var connectionTimeout: Int = 120
+    /// Connections MHD keeps at once, suspended ones included. Beyond it new clients wait in
+    /// the kernel backlog (no HTTP answer), so keep it well above the number of streams.
+    public var connectionLimit: Int = 256
+    /// 0 = off: probes and proxies share a few source addresses.
+    public var perIPConnectionLimit: Int = 0
+    /// Polling threads. 1 = one internal epoll thread; more = an MHD thread pool (the connection
+    /// limit is then split across threads). Handlers run on these threads, so keep them quick.
+    public var threads: Int = 1
+    /// Largest request body collected; larger bodies get the handler's 413.
+    public var maxBodyBytes: Int = 8 << 20
+    /// Per-connection memory pool; bounds request header size.
+    public var connectionMemoryLimit: Int = 256 << 10
+    /// Bytes produced per pull from a stream source (and MHD's block size for the response).
+    public var streamChunkBytes: Int = 256 << 10
+    /// Bytes a stream may buffer ahead of a slow reader; production pauses above this.
+    public var streamBufferBytes: Int = 1 << 20
+    /// How often suspended streams are checked for a peer that went away (MHD cannot see it).
+    public var watchdogInterval: Double = 0.25
+    /// Receives libmicrohttpd's own error-log lines.
+    public var errorLog: (@Sendable (String) -> Void)?
+
+    public init(host: String = "127.0.0.1", port: Int = 0) {
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,126 @@
+import JSON
+import Tensors
+import TorchInit
+
+/// One write to one tensor, in the order PyTorch and MMEngine perform them.
+public enum TensorWrite: Sendable {
+    /// A `torch.nn.init` call on the whole tensor.
+    case fill(TensorFill)
+    /// `weight[row].fill_(0)` (Embedding's padding_idx), after the row's draws were consumed.
+    case zeroRow(Int)
+    /// A copy from a checkpoint (MMEngine Pretrained); `source` reads the values.
+    case copy(any TensorSource)
+}
+
+/// Values for a tensor that come from outside the random stream (a Pretrained checkpoint).
+public protocol TensorSource: Sendable {
+    /// A description for the report ("pretrained.pth:backbone.conv.weight").
+    var label: String { get }
+    /// Writes the values, converted to float32 (as `param.copy_(value)` would), into `out`.
+    func read(into out: UnsafeMutableBufferPointer<Float>) throws
+    /// Same for float64 tensors.
+    func read(into out: UnsafeMutableBufferPointer<Double>) throws
+}
+
+/// Where a write came from, for the report's `initialized_by`.
+public struct Origin: Sendable {
+    /// "kaiming_uniform_", "KaimingInit", "normal_init", "PretrainedInit", ...
+    public var initializer: String
+    public var arguments: JSONObject
+    /// "construction", "init_cfg", "override", "init_weights", "pretrained".
+    public var phase: String
+    public var pointer: JSONPointer
+
+    public init(initializer: String, arguments: JSONObject, phase: String, pointer: JSONPointer) {
+        self.initializer = initializer
+        self.arguments = arguments
+        self.phase = phase
+        self.pointer = pointer
+    }
+}
+
+public struct TimelineOp: Sendable {
+    public var tensor: Int
+    public var write: TensorWrite
+    /// Index into `Timeline.origins`.
+    public var origin: Int
+}
+
+/// What a tensor holds, as far as MMEngine's "did the mean change" test can tell without values.
+public enum Content: Sendable, Equatable {
+    /// Every element equals this value (as stored in the tensor's dtype).
+    case constant(Double)
+    /// Values no other state shares (fresh random draws, a checkpoint).
+    case unique(Int)
+}
+
+/// Every tensor of the model and every write to it, in execution order.
+/// Recording is symbolic: no value exists yet, only what will be written and by whom.
+public final class Timeline: @unchecked Sendable {
+    public private(set) var tensors: [TensorRecord] = []
+    public private(set) var ops: [TimelineOp] = []
+    public private(set) var origins: [Origin] = []
+    public private(set) var content: [Content] = []
+    /// Per tensor, the indices of the ops that wrote it.
+    public private(set) var writes: [[Int]] = []
+    private var uniqueCounter = 0
+
+    public init() {}
+
+    func addTensor(_ record: TensorRecord, initial: Content) -> Int {
+        tensors.append(record)
+        content.append(initial)
+        writes.append([])
+        return tensors.count - 1
+    }
+
+    public func addOrigin(_ origin: Origin) -> Int {
+        origins.append(origin)
+        return origins.count - 1
+    }
+
+    public func freshUnique() -> Content {
+        uniqueCounter += 1
+        return .unique(uniqueCounter)
+    }
+
+    /// Records a write and updates the tensor's symbolic content.
+    public func record(_ write: TensorWrite, on tensor: Int, origin: Int) {
+        writes[tensor].append(ops.count)
+        ops.append(TimelineOp(tensor: tensor, write: write, origin: origin))
+        content[tensor] = contentAfter(write, on: tensor)
+    }
+
+    private func contentAfter(_ write: TensorWrite, on tensor: Int) -> Content {
+        let dtype = tensors[tensor].dtype
+        switch write {
+        case .fill(.constant(let v)):
+            return .constant(stored(v, as: dtype))
+        case .fill(.uniform(let a, let b)) where stored(a, as: dtype) == stored(b, as: dtype):
+            return .constant(stored(a, as: dtype))  // uniform_(a, a) returns a everywhere
+        case .fill(.normal(let mean, let std)) where std == 0:
+            return .constant(stored(mean, as: dtype))
+        default:
+            return freshUnique()
+        }
+    }
+
+    private func stored(_ v: Double, as dtype: DType) -> Double {
+        switch dtype {
+        case .float64: v
+        case .int64, .int32: v.rounded(.towardZero)
+        case .bool: v != 0 ? 1 : 0
+        default: Double(Float(v))
+        }
+    }
+}
+
+/// MMEngine's `update_init_info` test: does `param.data.mean()` differ from the recorded mean?
+public func meanChanged(from old: Content, to new: Content, count: Int) -> Bool {
+    if count == 0 { return true }  // mean of an empty tensor is NaN, and NaN != NaN
+    switch (old, new) {
+    case (.constant(let a), .constant(let b)): return !(a == b)
+    case (.unique(let a), .unique(let b)): return a != b
+    default: return true
+    }
+}

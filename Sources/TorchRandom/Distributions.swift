@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exact PyTorch CPU (x86, AVX2 build) random kernels on contiguous buffers.
+public enum Distributions {
+
+    // MARK: uniform_
+
+    /// `tensor.uniform_(from, to)` on a contiguous float32 tensor: `numel` draws,
+    /// `fma(x, f32(to) − f32(from), f32(from))` with x = (r & 0xFFFFFF)·2⁻²⁴; a result equal to `to` becomes `from`.
+    public static func uniform(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let f = Float(from), t = Float(to)
+        let d = t - f
+        g.engine.generate(out.count) { i, r in
+            let x = Float(r & 0xFF_FFFF) * 0x1p-24
+            let v = f.addingProduct(x, d)
+            p[i] = v == t ? f : v
+        }
+    }
+
+    /// `tensor.uniform_(from, to)` on a contiguous float64 tensor: one `random64()` per element,
+    /// `fma(x, to − from, from)` with x = (r64 & (2⁵³−1))·2⁻⁵³; a result equal to `to` becomes `from`.
+    public static func uniform(_ out: UnsafeMutableBufferPointer<Double>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let d = to - from
+        for i in 0..<out.count {
+            let v = from.addingProduct(uniform53(&g), d)
+            p[i] = v == to ? from : v
+        }
+    }
+
+    @inline(__always)
+    static func uniform53(_ g: inout CPUGenerator) -> Double {
+        Double(g.random64() & 0x1F_FFFF_FFFF_FFFF) * 0x1p-53
+    }
+
+    // MARK: normal_ — per-element path (numel < 16)
+
+    /// One `at::normal_distribution<double>` sample (before scaling), using and refilling the cached spare.
+    @inline(__always)
+    static func standardNormalDouble(_ g: inout CPUGenerator) -> Double {
+        if let s = g.spare {
+            g.spare = nil
+            return s
+        }
+        let u1 = uniform53(&g)
+        let u2 = uniform53(&g)
+        let r = (-2.0 * log1p(-u2)).squareRoot()
+        let theta = 2.0 * Double.pi * u1
+        g.spare = r * sin(theta)
+        return r * cos(theta)
+    }
+
+    /// The per-element (numel < 16 or non-contiguous) path, in double, for `count` elements.
+    @inline(__always)
+    static func normalPerElement(_ count: Int, mean: Double, std: Double, _ g: inout CPUGenerator, _ store: (Int, Double) -> Void) {
+        for i in 0..<count {
+            store(i, mean.addingProduct(standardNormalDouble(&g), std))
+        }
+    }
+
+    // MARK: normal_ — float32
+
+    /// `tensor.normal_(mean, std)` on a contiguous float32 tensor. numel ≥ 16: the AVX2 `normal_fill` path
+    /// (numel + (numel % 16 ≠ 0 ? 16 : 0) draws, spare untouched); numel < 16: double Box–Muller with the spare.
+    public static func normal(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
+        if n < 16 {
+            normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
+            return
+        }
+        let m = Float(mean), s = Float(std)
+        let blocks = n / 16
+        for b in 0..<blocks {
+            let q = p + b &* 16
+            drawUniform24(q, 16, &g)
+            AVX2Math.normalFill16(q, mean: m, std: s)
+        }
+        let rem = n % 16
+        if rem != 0 {
+            g.engine.skip(rem)  // the leftover uniforms are drawn, then overwritten
+            let q = p + (n - 16)
+            drawUniform24(q, 16, &g)
+            AVX2Math.normalFill16(q, mean: m, std: s)
+        }
+    }
+
+    @inline(__always)
+    static func drawUniform24(_ q: UnsafeMutablePointer<Float>, _ count: Int, _ g: inout CPUGenerator) {
+        g.engine.generate(count) { i, r in q[i] = Float(r & 0xFF_FFFF) * 0x1p-24 }
+    }
+
+    // MARK: normal_ — float64
+
+    /// `tensor.normal_(mean, std)` on a contiguous float64 tensor. numel ≥ 16: `normal_fill` with `random64()`
+    /// uniforms and the double scalar transform (glibc log/cos/sin); numel < 16: double Box–Muller with the spare.
+    public static func normal(_ out: UnsafeMutableBufferPointer<Double>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
+        if n < 16 {
+            normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = v }
+            return
+        }
+        let blocks = n / 16
+        for b in 0..<blocks {
+            let q = p + b &* 16
+            for k in 0..<16 { q[k] = uniform53(&g) }
+            normalFill16Double(q, mean: mean, std: std)
+        }
+        let rem = n % 16
+        if rem != 0 {
+            g.engine.skip(2 &* rem)
+            let q = p + (n - 16)
+            for k in 0..<16 { q[k] = uniform53(&g) }
+            normalFill16Double(q, mean: mean, std: std)
+        }
+    }
+
+    @inline(__always)
+    static func normalFill16Double(_ q: UnsafeMutablePointer<Double>, mean: Double, std: Double) {
+        for j in 0..<8 {
+            let u1 = 1 - q[j]
+            let u2 = q[j + 8]
+            let radius = (-2 * log(u1)).squareRoot()
+            let theta = 2.0 * Double.pi * u2
+            q[j] = mean.addingProduct(radius * cos(theta), std)
+            q[j + 8] = mean.addingProduct(radius * sin(theta), std)
+        }
+    }
+
+    // MARK: draw accounting (for skipping)
+
+    /// 32-bit draws `uniform_` makes on `count` elements of a float64 (`wide`) or narrower tensor.
+    public static func uniformDraws(count: Int, wide: Bool) -> Int { wide ? 2 &* count : count }
+
+    /// Advance `g` exactly as `normal(count elements, …)` would (draws and spare), computing only what
+    /// the spare needs. `wide`: float64 tensor.
+    public static func advanceNormal(count: Int, wide: Bool, _ g: inout CPUGenerator) {
+        guard count > 0 else { return }
+        if count >= 16 {
+            let draws = count + (count % 16 != 0 ? 16 : 0)
+            g.skip(wide ? 2 &* draws : draws)
+            return
+        }
+        var k = count
+        if g.spare != nil { g.spare = nil; k -= 1 }
+        if k == 0 { return }
+        let pairs = (k + 1) / 2
+        g.skip(4 &* (pairs - 1))
+        if k % 2 == 0 {
+            g.skip(4)
+        } else {
+            _ = standardNormalDouble(&g)  // leaves the spare exactly as the real call does
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import XCTest
+@testable import TorchRandom
+
+final class MT19937Tests: XCTestCase {
+    /// C++11 standard [rand.predef]: the 10000th output of default-constructed std::mt19937 (seed 5489) is 4123659995.
+    func testStdMT19937TenThousandth() {
+        var mt = MT19937(seed: 5489)
+        for _ in 0..<9999 { _ = mt.next() }
+        XCTAssertEqual(mt.next(), 4_123_659_995)
+    }
+
+    /// Reference MT19937 (init_genrand(5489)) first outputs, as published with mt19937ar.c / std::mt19937.
+    func testFirstOutputsSeed5489() {
+        var mt = MT19937(seed: 5489)
+        XCTAssertEqual((0..<5).map { _ in mt.next() }, [3_499_211_612, 581_869_302, 3_890_346_734, 3_586_334_585, 545_404_204])
+    }
+
+    func testOnlyLow32BitsOfSeed() {
+        var a = MT19937(seed: 5), b = MT19937(seed: (1 << 32) + 5)
+        var c = MT19937(seed: UInt64(bitPattern: -1)), d = MT19937(seed: 0xFFFF_FFFF)
+        for _ in 0..<1000 {
+            XCTAssertEqual(a.next(), b.next())
+            XCTAssertEqual(c.next(), d.next())
+        }
+    }
+
+    func testSkipMatchesDraws() {
+        for n in [0, 1, 5, 623, 624, 625, 1247, 1248, 1249, 5000, 624 * 7] {
+            for pre in [0, 1, 300, 623, 624] {
+                var a = MT19937(seed: 99), b = a
+                for _ in 0..<pre { _ = a.next(); _ = b.next() }
+                for _ in 0..<n { _ = a.next() }
+                b.skip(n)
+                XCTAssertEqual(a.stateWords, b.stateWords, "n=\(n) pre=\(pre)")
+                XCTAssertEqual(a.remainingInBlock, b.remainingInBlock)
+                for _ in 0..<700 { XCTAssertEqual(a.next(), b.next()) }
+            }
+        }
+    }
+
+    func testGenerateMatchesNext() {
+        var a = MT19937(seed: 3), b = a
+        var got = [UInt32](repeating: 0, count: 2000)
+        for _ in 0..<100 { _ = a.next(); _ = b.next() }
+        got.withUnsafeMutableBufferPointer { p in a.generate(2000) { i, r in p[i] = r } }
+        for i in 0..<2000 { XCTAssertEqual(got[i], b.next()) }
+        XCTAssertEqual(a.next(), b.next())
+    }
+
+    func testCopyIsSnapshot() {
+        var g = CPUGenerator(seed: 7)
+        for _ in 0..<10 { _ = g.random() }
+        g.spare = 0.25
+        let snap = g
+        let firstRun = (0..<3000).map { _ in g.random() }
+        g.spare = nil
+        var h = snap
+        XCTAssertEqual(h.spare, 0.25)
+        XCTAssertEqual((0..<3000).map { _ in h.random() }, firstRun)
+    }
+
+    func testRandom64HighWordFirst() {
+        var a = CPUGenerator(seed: 11), b = a
+        let hi = UInt64(b.random()), lo = UInt64(b.random())
+        XCTAssertEqual(a.random64(), hi << 32 | lo)
+    }
+}
+
+/// Small vectors printed by real torch 2.15 (AVX2 build), `torch.Generator().manual_seed(s)`.
+final class TorchVectorTests: XCTestCase {
+    func bits(_ b: UnsafeMutableBufferPointer<Float>) -> [UInt32] { b.map(\.bitPattern) }
+
+    func testSeed42Sequence() {
+        var g = CPUGenerator(seed: 42)
+        var u = [Float](repeating: 0, count: 8)
+        u.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: 0, to: 1, &g) }
+        XCTAssertEqual(u.map(\.bitPattern), [0x3f61dc66, 0x3f6a3db3, 0x3ec406b8, 0x3f75950e, 0x3ec7e8d4, 0x3f19d447, 0x3e835d78, 0x3f4b2c14])
+        var n5 = [Float](repeating: 0, count: 5)
+        n5.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: 0, std: 1, &g) }
+        XCTAssertEqual(n5.map(\.bitPattern), [0xbf8fb9c2, 0xbe3eccd8, 0x400d532c, 0xbf2353c6, 0x3eec5e56])
+        XCTAssertNotNil(g.spare)
+        var n18 = [Float](repeating: 0, count: 18)
+        n18.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: 0, std: 1, &g) }
+        XCTAssertEqual(n18.map(\.bitPattern), [0xbf4214e2, 0x3f8a0650, 0x3e9c8774, 0xbf464bb2, 0x3d0f003f, 0x3ea4679d, 0x3fc96bbb, 0xbf58708e, 0x3fa7f9b2, 0x3f2fe9b1, 0xbf9e091d, 0xbef9cfd9, 0xbfb582fd, 0x3f6571d7, 0x3d4c6997, 0x401111e8, 0x3f96e7dd, 0xbede70cf])
+        var n1 = [Float](repeating: 0, count: 1)
+        n1.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: 0, std: 1, &g) }
+        XCTAssertEqual(n1.map(\.bitPattern), [0x3e88e237])   // the spare left by n5, survived the fill path
+        XCTAssertNil(g.spare)
+        var u64 = [Double](repeating: 0, count: 3)
+        u64.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: -1, to: 1, &g) }
+        XCTAssertEqual(u64.map(\.bitPattern), [0xbfe643920895f61a, 0xbfde13022208e820, 0xbfe7a6fa47b5e438])
+    }
+
+    func testNegativeAndWrappedSeeds() {
+        for seed in [UInt64(bitPattern: -1), 0xFFFF_FFFF] {
+            var g = CPUGenerator(seed: seed)
+            var u = [Float](repeating: 0, count: 4)
+            u.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: 0, to: 1, &g) }
+            XCTAssertEqual(u.map(\.bitPattern), [0x3f7e69a3, 0x3f124122, 0x3f11ec0c, 0x3d4ac470])
+        }
+    }
+}
+
+final class ErfinvTests: XCTestCase {
+    func testSpecialValues() {
+        XCTAssertEqual(erfinv(0), 0)
+        XCTAssertEqual(erfinv(-0.0).sign, .minus)
+        XCTAssertEqual(erfinv(1), .infinity)
+        XCTAssertEqual(erfinv(-1), -.infinity)
+        XCTAssertTrue(erfinv(1.5).isNaN)
+        XCTAssertTrue(erfinv(.nan).isNaN)
+    }
+
+    /// erf(erfinv(y)) round trip in double (the torch comparison lives in TorchInitTests).
+    func testRoundTrip() {
+        var y = -0.999999
+        while y < 1 {
+            let x = erfinv(y)
+            XCTAssertEqual(erf(x), y, accuracy: 4 * y.ulp.magnitude + 1e-300, "y=\(y)")
+            y += 0.0123
+        }
+        for k in 1..<52 {
+            let y = 1 - Double(sign: .plus, exponent: -k, significand: 1)
+            XCTAssertEqual(erfc(erfinv(y)), 1 - y, accuracy: (1 - y) * 1e-14)
+        }
+    }
+}
