@@ -55,9 +55,7 @@ enum ContainerTensors {
         case .bool: fill != 0 ? 1 : 0
         default: Double(Float(fill))
         }
-        let t = b.buffer(m, name, shape, dtype: dtype, fill: stored, persistent: persistent)
-        let origin = b.timeline.addOrigin(Origin(initializer: "full", arguments: ["fill_value": .double(stored)], phase: "construction", pointer: pointer))
-        b.timeline.record(.fill(.constant(stored)), on: t, origin: origin)
+        _ = b.buffer(m, name, shape, dtype: dtype, fill: stored, persistent: persistent)
     }
 
     /// Applies a tensor initializer to one tensor (construction `init`, or an `init_weights` `param` step).

@@ -40,6 +40,8 @@ public final class ModelBuilder {
         m.buffers.append((name, t))
         if name == "weight" { m.weight = .tensor(t) }
         if name == "bias" { m.bias = .tensor(t) }
+        let origin = timeline.addOrigin(Origin(initializer: "full", arguments: ["fill_value": .double(fill)], phase: "construction", pointer: m.pointer))
+        timeline.record(.fill(.constant(fill)), on: t, origin: origin)
         return t
     }
 

@@ -87,7 +87,9 @@ public func encode(_ src: UnsafeBufferPointer<Float>, as dtype: DType, into out:
 
 /// Encode float64 values as `dtype` little-endian bytes, exactly like torch `tensor.to(dtype)` on a float64 tensor:
 /// float64 → float16/bfloat16 goes through float32 (double rounding, verified against torch 2.15:
-/// 1 + 2⁻¹¹ + 2⁻⁴⁰ → 0x3C00, not 0x3C01), and NaN → bfloat16 is 0x7FC0.
+/// 1 + 2⁻¹¹ + 2⁻⁴⁰ → 0x3C00, not 0x3C01). NaN → bfloat16: torch's copy kernel converts whole vectors of 16
+/// (NaN → 0xFFFF) and the last `count % 16` elements with the scalar c10 conversion (NaN → 0x7FC0); reproduced here
+/// for a single-threaded copy (tensors above torch's 32768-element grain may be split differently across threads).
 public func encode(_ src: UnsafeBufferPointer<Double>, as dtype: DType, into out: UnsafeMutableRawBufferPointer) {
     precondition(out.count == src.count * dtype.byteSize, "encode: output size mismatch")
     let n = src.count
@@ -100,7 +102,9 @@ public func encode(_ src: UnsafeBufferPointer<Double>, as dtype: DType, into out
     case .float16:
         for i in 0..<n { base.storeBytes(of: FloatBits.float16(Float(s[i])).littleEndian, toByteOffset: 2 &* i, as: UInt16.self) }
     case .bfloat16:
-        for i in 0..<n { base.storeBytes(of: FloatBits.bfloat16(Float(s[i])).littleEndian, toByteOffset: 2 &* i, as: UInt16.self) }
+        let vectorEnd = n - n % 16
+        for i in 0..<vectorEnd { base.storeBytes(of: FloatBits.bfloat16Vectorized(Float(s[i])).littleEndian, toByteOffset: 2 &* i, as: UInt16.self) }
+        for i in vectorEnd..<n { base.storeBytes(of: FloatBits.bfloat16(Float(s[i])).littleEndian, toByteOffset: 2 &* i, as: UInt16.self) }
     case .int64, .int32, .bool:
         preconditionFailure("encode: \(dtype) is not a floating-point dtype")
     }

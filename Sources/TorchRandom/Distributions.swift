@@ -27,8 +27,15 @@ public enum Distributions {
     public static func uniform(_ out: UnsafeMutableBufferPointer<Double>, from: Double, to: Double, _ g: inout CPUGenerator) {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let d = to - from
-        for i in 0..<out.count {
-            let v = from.addingProduct(uniform53(&g), d)
+        let n = out.count
+        // Stage the 2·n draws in the output memory (raw accesses, no type punning), then convert in place.
+        let raw = UnsafeMutableRawPointer(p)
+        g.engine.generate(2 &* n) { i, r in raw.storeBytes(of: r, toByteOffset: 4 &* i, as: UInt32.self) }
+        for i in 0..<n {
+            let hi = UInt64(raw.load(fromByteOffset: 8 &* i, as: UInt32.self))
+            let lo = UInt64(raw.load(fromByteOffset: 8 &* i &+ 4, as: UInt32.self))
+            let x = Double(((hi << 32) | lo) & 0x1F_FFFF_FFFF_FFFF) * 0x1p-53
+            let v = from.addingProduct(x, d)
             p[i] = v == to ? from : v
         }
     }
@@ -74,16 +81,16 @@ public enum Distributions {
             normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
             return
         }
-        let m = Float(mean), s = Float(std)
-        let blocks = n / 16
-        for b in 0..<blocks {
-            let q = p + b &* 16
-            drawUniform24(q, 16, &g)
-            AVX2Math.normalFill16(q, mean: m, std: s)
+        // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
+        // draw 16 fresh uniforms into the last 16 slots and transform them.
+        drawUniform24(p, n, &g)
+        let m = SIMD8<Float>(repeating: Float(mean)), s = SIMD8<Float>(repeating: Float(std))
+        var i = 0
+        while i &+ 16 <= n {
+            AVX2Math.normalFill16(p + i, mean: m, std: s)
+            i &+= 16
         }
-        let rem = n % 16
-        if rem != 0 {
-            g.engine.skip(rem)  // the leftover uniforms are drawn, then overwritten
+        if n % 16 != 0 {
             let q = p + (n - 16)
             drawUniform24(q, 16, &g)
             AVX2Math.normalFill16(q, mean: m, std: s)

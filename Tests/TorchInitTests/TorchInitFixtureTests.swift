@@ -132,8 +132,11 @@ final class TorchInitFixtureTests: XCTestCase {
                 var out = [Double](repeating: .nan, count: want.count)
                 out.withUnsafeMutableBufferPointer { fill.apply(to: $0, shape: [want.count], generator: &g) }
                 fill.advance(count: want.count, dtype: .float64, shape: [want.count], generator: &shadow)
+                // MKL vmdErfInv vs our erfinv: ≤ a few ulp before `add_(mean)`, so compare with an absolute tolerance
+                // scaled to the intermediate and the mean (cancellation near 0 makes ulp counts meaningless).
                 for i in 0..<want.count {
-                    XCTAssertLessThanOrEqual(ulpDistance(out[i], want[i]), 8, "f64 \(p) [\(i)] \(out[i]) vs \(want[i])")
+                    let tol = 4 * ((want[i] - p[0]).magnitude.ulp + p[0].magnitude.ulp + want[i].magnitude.ulp)
+                    XCTAssertEqual(out[i], want[i], accuracy: tol, "f64 \(p) [\(i)]")
                 }
             }
             XCTAssertEqual(g.engine.stateWords, ref.u32(c.dict("state")["words"]))

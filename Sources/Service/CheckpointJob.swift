@@ -1,0 +1,49 @@
+import Foundation
+import HTTPServer
+
+/// The body of a 200 from POST /initialize: adapts a backend's `PreparedCheckpoint` to the
+/// HTTP layer's pull source and runs it under a `JobTicket`.
+///
+/// The byte stream (and whatever memory the backend needs to generate) is created only when
+/// the job gets a worker, and dropped as soon as the stream ends, whatever the reason.
+final class CheckpointJob: HTTPStreamSource, @unchecked Sendable {
+    private let prepared: any PreparedCheckpoint
+    private let ticket: JobTicket
+    private let onEnd: @Sendable (HTTPStreamOutcome, Double?) -> Void
+    private let lock = NSLock()
+    /// Touched only by production steps, which the HTTP layer never runs concurrently.
+    private var stream: CheckpointByteStream?
+    private var ended = false
+
+    init(prepared: any PreparedCheckpoint, ticket: JobTicket,
+         onEnd: @escaping @Sendable (HTTPStreamOutcome, Double?) -> Void) {
+        self.prepared = prepared
+        self.ticket = ticket
+        self.onEnd = onEnd
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let s: CheckpointByteStream = lock.withLock {
+            if let stream { return stream }
+            let created = prepared.makeStream()
+            stream = created
+            return created
+        }
+        return try s.read(into: buffer)
+    }
+
+    func schedule(_ work: @escaping @Sendable () -> Void) {
+        ticket.submit(work)
+    }
+
+    func streamEnded(_ outcome: HTTPStreamOutcome) {
+        let first: Bool = lock.withLock {
+            defer { ended = true; stream = nil }   // frees the generator's memory now
+            return !ended
+        }
+        guard first else { return }
+        let seconds = ticket.runSeconds
+        ticket.release()
+        onEnd(outcome, seconds)
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Engine
+import Foundation
+import JSON
+
+/// `weightinit init SPEC.json -o OUT`: writes the checkpoint without a server.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Initialize a model spec and write the checkpoint (safetensors or PyTorch zip).")
+
+    @Argument(help: "Request JSON: {\"model\": ..., \"seed\"?: int, \"dtype\"?: float32|float16|bfloat16|float64, \"format\"?: safetensors|pytorch}.")
+    var spec: String
+
+    @Option(name: .shortAndLong, help: "Output file. A .pth/.pt name selects the PyTorch zip format unless the spec or --format says otherwise.")
+    var output: String
+
+    @Option(help: "Output format (safetensors or pytorch); overrides the spec's \"format\".")
+    var format: String?
+
+    @Option(help: "Folder that Pretrained `checkpoint` paths are relative to (default: the spec file's folder).")
+    var checkpointDir: String?
+
+    func run() throws {
+        var body = try SpecFile.read(spec)
+        if let format {
+            guard CheckpointFormat(rawValue: format) != nil else { throw ValidationError("--format must be safetensors or pytorch") }
+            if case .object(var o) = body { o["format"] = .string(format); body = .object(o) }
+        }
+        let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+        let defaultFormat: CheckpointFormat = (ext == "pth" || ext == "pt") ? .pytorch : .safetensors
+        let job = try SpecFile.prepare(body, spec: spec, checkpointDir: checkpointDir, defaultFormat: defaultFormat)
+        try write(job)
+    }
+
+    private func write(_ job: PreparedJob) throws {
+        let tmp = output + ".partial"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil),
+              let handle = FileHandle(forWritingAtPath: tmp) else {
+            throw CLIError("cannot write \(output)")
+        }
+        let stream = job.makeStream()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var total: UInt64 = 0
+        while true {
+            let n = try stream.read(into: buffer)
+            if n == 0 { break }
+            handle.write(Data(bytesNoCopy: buffer.baseAddress!, count: n, deallocator: .none))
+            total += UInt64(n)
+        }
+        try handle.close()
+        guard total == job.contentLength else { throw CLIError("internal error: wrote \(total) bytes, planned \(job.contentLength)") }
+        _ = try? FileManager.default.removeItem(atPath: output)
+        try FileManager.default.moveItem(atPath: tmp, toPath: output)
+        FileHandle.standardError.write(Data("wrote \(output): \(job.plan.tensors.count) tensors, \(total) bytes, seed \(job.seed)\n".utf8))
+    }
+}
+
+/// `weightinit plan SPEC.json`: prints the init report, generates nothing.
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Validate a spec and print its init report (every tensor, byte range and initializer) without generating values.")
+
+    @Argument(help: "Request JSON, as for `init`.")
+    var spec: String
+
+    @Option(help: "Folder that Pretrained `checkpoint` paths are relative to (default: the spec file's folder).")
+    var checkpointDir: String?
+
+    func run() throws {
+        let body = try SpecFile.read(spec)
+        let job = try SpecFile.prepare(body, spec: spec, checkpointDir: checkpointDir, defaultFormat: .safetensors)
+        print(JSONCodec.serialize(job.report, pretty: true))
+    }
+}
+
+/// A one-line error and a non-zero exit status.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+enum SpecFile {
+    static func read(_ path: String) throws -> JSONValue {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+        do {
+            return try JSONCodec.parse([UInt8](data))
+        } catch {
+            throw CLIError("\(path): malformed JSON at \(error)")
+        }
+    }
+
+    static func prepare(_ body: JSONValue, spec: String, checkpointDir: String?, defaultFormat: CheckpointFormat) throws -> PreparedJob {
+        let dir = checkpointDir ?? URL(fileURLWithPath: spec).deletingLastPathComponent().path
+        do {
+            return try Engine.prepare(body, options: EngineOptions(checkpointDirectory: dir), defaultFormat: defaultFormat)
+        } catch {
+            throw CLIError("\(spec): \(error.description)")
+        }
+    }
+}

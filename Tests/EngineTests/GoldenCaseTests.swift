@@ -1,0 +1,132 @@
+import Engine
+import Foundation
+import JSON
+import XCTest
+
+/// Every golden case produced by real PyTorch + MMEngine (`shared/golden/torchref.py`), through the engine.
+final class GoldenCaseTests: XCTestCase {
+    static var casesRoot: URL {
+        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/golden")
+    }
+
+    static func caseNames() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: casesRoot.path)) ?? []).sorted()
+    }
+
+    func testThereAreGoldenCases() {
+        XCTAssertGreaterThanOrEqual(Self.caseNames().count, 20)
+    }
+
+    func testEveryGoldenCaseSafetensors() throws {
+        var failures: [String] = []
+        for name in Self.caseNames() {
+            let problems = try GoldenCase(directory: Self.casesRoot.appendingPathComponent(name)).check(format: .safetensors)
+            if !problems.isEmpty { failures.append("\(name):\n  " + problems.prefix(8).joined(separator: "\n  ")) }
+        }
+        XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
+    }
+}
+
+/// One case folder: spec.json, expected.json, expected.safetensors.
+struct GoldenCase {
+    let directory: URL
+
+    func check(format: CheckpointFormat) throws -> [String] {
+        let spec = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("spec.json"))))
+        let expected = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("expected.json"))))
+        let options = EngineOptions(checkpointDirectory: directory.path)
+        if let error = expected.objectValue?["error"], error != .null {
+            do {
+                _ = try Engine.prepare(spec, options: options)
+                return ["expected rejection (\(error.stringValue ?? "")) but the engine accepted the spec"]
+            } catch {
+                return []
+            }
+        }
+        let job: PreparedJob
+        do { job = try Engine.prepare(spec, options: options) } catch { return ["engine rejected the spec: \(error)"] }
+        let bytes = try drain(job)
+        if UInt64(bytes.count) != job.contentLength { return ["wrote \(bytes.count) bytes, planned \(job.contentLength)"] }
+        let got = try SafetensorsFile(bytes: bytes)
+        let want = try SafetensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
+        let loose = (try String(contentsOf: directory.appendingPathComponent("spec.json"), encoding: .utf8)).contains("TruncNormal")
+        var problems: [String] = []
+        let keys = expected.objectValue!["keys"]!.arrayValue!.map { $0.stringValue! }
+        if got.names != keys { problems.append("keys differ:\n    got  \(got.names)\n    want \(keys)") }
+        for k in keys {
+            guard let g = got.tensors[k], let w = want.tensors[k] else { continue }
+            if g.dtype != w.dtype || g.shape != w.shape {
+                problems.append("\(k): got \(g.dtype)\(g.shape), want \(w.dtype)\(w.shape)")
+                continue
+            }
+            if g.bytes == w.bytes { continue }
+            let (differing, maxULP) = ulpDifference(dtype: w.dtype, g.bytes, w.bytes)
+            let count = max(1, w.bytes.count / max(1, elementSize(w.dtype)))
+            if loose && maxULP <= 2 && Double(differing) / Double(count) <= 0.001 { continue }
+            problems.append("\(k): \(differing)/\(count) elements differ, max \(maxULP) ulp")
+        }
+        // The embedded report: order and MMEngine's init_info strings.
+        guard let raw = got.metadata["init_report"], case .object(let report) = try JSONCodec.parse(raw) else {
+            return problems + ["no init_report in __metadata__"]
+        }
+        let tensors = report["tensors"]!.arrayValue!.map { $0.objectValue! }
+        let order = tensors.map { $0["name"]!.stringValue! }
+        if order != keys { problems.append("report order differs from state_dict order") }
+        let info = expected.objectValue!["init_info"]!.objectValue!
+        for (k, v) in info.entries {
+            let mine = tensors.first { $0["name"]!.stringValue == k }?["init_info"]?.stringValue ?? "<none>"
+            if mine.trimmingCharacters(in: .whitespaces) != v.stringValue!.trimmingCharacters(in: .whitespaces) {
+                problems.append("init_info[\(k)]: got \(mine.debugDescription), want \(v.stringValue!.debugDescription)")
+            }
+        }
+        return problems
+    }
+
+    func drain(_ job: PreparedJob) throws -> [UInt8] {
+        let stream = job.makeStream()
+        var out: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try stream.read(into: buffer)
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return out
+    }
+}
+
+func elementSize(_ dtype: String) -> Int {
+    switch dtype {
+    case "F64", "I64": 8
+    case "F32", "I32": 4
+    case "F16", "BF16": 2
+    default: 1
+    }
+}
+
+/// Elements that differ and the largest distance in units in the last place.
+func ulpDifference(dtype: String, _ a: [UInt8], _ b: [UInt8]) -> (Int, Int) {
+    let size = elementSize(dtype)
+    guard a.count == b.count, size > 1 else { return (a == b ? 0 : a.count, Int.max) }
+    var differing = 0
+    var maxULP = 0
+    for i in stride(from: 0, to: a.count, by: size) {
+        var x: Int64 = 0
+        var y: Int64 = 0
+        for j in 0..<size {
+            x |= Int64(a[i + j]) << (8 * j)
+            y |= Int64(b[i + j]) << (8 * j)
+        }
+        if x == y { continue }
+        differing += 1
+        let bits = size * 8
+        func ordered(_ v: Int64) -> Int64 {
+            let sign = (v >> (bits - 1)) & 1
+            let mag = v & (Int64.max >> (64 - bits))
+            return sign == 1 ? -mag : mag  // sign-magnitude to a monotonic line
+        }
+        maxULP = max(maxULP, Int(clamping: (ordered(x) &- ordered(y)).magnitude))
+    }
+    return (differing, maxULP)
+}
