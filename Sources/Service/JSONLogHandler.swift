@@ -21,15 +21,15 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var object: JSONObject = [
             "ts": .string(Self.timestamp()),
-            "level": .string(level.rawValue),
+            "level": .string(event.level.rawValue),
             "logger": .string(label),
-            "msg": .string(message.description),
+            "msg": .string(event.message.description),
         ]
-        let merged = metadata.merging(explicit ?? [:]) { _, new in new }
+        if let error = event.error { object["error"] = .string(String(describing: error)) }
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for key in merged.keys.sorted() where object[key] == nil {
             object[key] = Self.json(merged[key]!)
         }

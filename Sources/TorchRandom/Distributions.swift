@@ -84,16 +84,16 @@ public enum Distributions {
         // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
         // draw 16 fresh uniforms into the last 16 slots and transform them.
         drawUniform24(p, n, &g)
-        let m = SIMD8<Float>(repeating: Float(mean)), s = SIMD8<Float>(repeating: Float(std))
+        let mf = Float(mean), sf = Float(std)
         var i = 0
         while i &+ 16 <= n {
-            AVX2Math.normalFill16(p + i, mean: m, std: s)
+            AVX2Math.normalFill16Lanes(p + i, mean: mf, std: sf)
             i &+= 16
         }
         if n % 16 != 0 {
             let q = p + (n - 16)
             drawUniform24(q, 16, &g)
-            AVX2Math.normalFill16(q, mean: m, std: s)
+            AVX2Math.normalFill16Lanes(q, mean: mf, std: sf)
         }
     }
 

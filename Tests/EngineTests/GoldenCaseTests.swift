@@ -5,23 +5,27 @@ import XCTest
 
 /// Every golden case produced by real PyTorch + MMEngine (`shared/golden/torchref.py`), through the engine.
 final class GoldenCaseTests: XCTestCase {
-    static var casesRoot: URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Fixtures/golden")
-    }
+    /// `golden/`: the shared golden cases; `extra/`: more cases we generated with the same `torchref.py`.
+    static let suites = ["golden", "extra"]
 
-    static func caseNames() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: casesRoot.path)) ?? []).sorted()
+    static func caseDirectories() -> [URL] {
+        suites.flatMap { suite -> [URL] in
+            let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(suite)")
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
+            return names.map { root.appendingPathComponent($0) }
+                .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("expected.json").path) }
+        }
     }
 
     func testThereAreGoldenCases() {
-        XCTAssertGreaterThanOrEqual(Self.caseNames().count, 20)
+        XCTAssertGreaterThanOrEqual(Self.caseDirectories().count, 28)
     }
 
     func testEveryGoldenCaseSafetensors() throws {
         var failures: [String] = []
-        for name in Self.caseNames() {
-            let problems = try GoldenCase(directory: Self.casesRoot.appendingPathComponent(name)).check(format: .safetensors)
-            if !problems.isEmpty { failures.append("\(name):\n  " + problems.prefix(8).joined(separator: "\n  ")) }
+        for dir in Self.caseDirectories() {
+            let problems = try GoldenCase(directory: dir).check(format: .safetensors)
+            if !problems.isEmpty { failures.append("\(dir.lastPathComponent):\n  " + problems.prefix(8).joined(separator: "\n  ")) }
         }
         XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
     }

@@ -1,3 +1,4 @@
+import Testing
 import Foundation
 import JSON
 import Logging
@@ -97,9 +98,8 @@ final class LogCapture: @unchecked Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                 source: String, file: String, function: String, line: UInt) {
-            capture.append(message.description, metadata.merging(explicit ?? [:]) { $1 })
+        func log(event: LogEvent) {
+            capture.append(event.message.description, metadata.merging(event.metadata ?? [:]) { $1 })
         }
     }
 }
@@ -142,4 +142,3 @@ func metricValue(_ text: String, _ name: String) -> Double? {
     return nil
 }
 
-import Testing
