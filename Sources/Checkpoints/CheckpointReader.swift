@@ -108,6 +108,7 @@ public struct LoadedCheckpoint: @unchecked Sendable {
 
     /// Values converted to float64 (exact for every dtype except int64 beyond 2^53).
     public func readFloat64(_ t: StoredTensor) throws(CheckpointReadError) -> [Double] {
+        if t.dtype == .int32 { return try readInt64(t).map { Double($0) } }
         if t.dtype == .float64 || t.dtype == .int64 {
             let b = try readBytes(t)
             return b.withUnsafeBytes { raw in
@@ -227,7 +228,10 @@ public enum CheckpointReader {
             }
             guard let dtype, let bits = safetensorsBits[dtype] else { throw bad("entry \(key) has a missing or unknown dtype") }
             guard let shape, shape.count <= limits.maxRank else { throw bad("entry \(key) has a bad shape") }
-            guard let offsets, offsets[0] <= offsets[1], offsets[1] <= dataSize else { throw bad("entry \(key) has bad data_offsets") }
+            guard let offsets, offsets[0] <= offsets[1] else { throw bad("entry \(key) has bad data_offsets") }
+            guard offsets[1] <= dataSize else {
+                throw CheckpointReadError(.truncated, "\(path): safetensors: entry \(key) ends at data byte \(offsets[1]) but the file holds \(dataSize) (truncated?)")
+            }
             var count = 1
             for d in shape { let (p, o) = count.multipliedReportingOverflow(by: d); guard !o else { throw bad("entry \(key): shape overflows") }; count = p }
             let (totalBits, o) = count.multipliedReportingOverflow(by: bits)

@@ -45,7 +45,7 @@ public func contiguousStrides(_ shape: [Int]) -> [Int] {
     var acc = 1
     for i in stride(from: shape.count - 1, through: 0, by: -1) {
         strides[i] = acc
-        acc *= max(shape[i], 1)
+        acc = acc &* max(shape[i], 1)   // wrapping: only reachable for empty tensors with absurd dims
     }
     return strides
 }

@@ -659,6 +659,9 @@ final class PickleMachine {
             guard last < capacity else {
                 return .invalid("tensor (offset \(off), shape \(shape), stride \(strides)) reaches past its storage of \(capacity) elements")
             }
+            if n > capacity, n.multipliedReportingOverflow(by: element.itemSize).partialValue > limits.maxExpandedViewBytes || n.multipliedReportingOverflow(by: element.itemSize).overflow {
+                return .invalid("view of \(n) elements over a storage of \(capacity) (expanded beyond the limit of \(limits.maxExpandedViewBytes) bytes)")
+            }
         } else if off > capacity {
             return .invalid("storage offset \(off) past its storage of \(capacity) elements")
         }

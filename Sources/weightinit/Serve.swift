@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Service
+
+/// `weightinit serve`: the HTTP service. Every option can also come from a WEIGHTINIT_*
+/// environment variable (containers); a flag on the command line wins over the variable.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve POST /initialize, /plan, GET /initializers, probes and metrics over HTTP.",
+        discussion: "Stops on SIGTERM/SIGINT: readiness fails, new connections are refused, streams in flight get --shutdown-grace seconds, then the process exits 0.")
+
+    @Option(help: "Address to bind both listeners to. [env: WEIGHTINIT_HOST] (default: 127.0.0.1)")
+    var host: String?
+    @Option(help: "Data port; 0 picks a free one. [env: WEIGHTINIT_PORT] (default: 8080)")
+    var port: Int?
+    @Option(help: "Probe and metrics port (/healthz, /readyz, /metrics); -1 disables it. [env: WEIGHTINIT_OPS_PORT] (default: 8081)")
+    var opsPort: Int?
+    @Option(help: "Initializations generating at once. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
+    var workers: Int?
+    @Option(help: "Accepted jobs that may wait for a worker; beyond that: 503 + Retry-After. [env: WEIGHTINIT_QUEUE_DEPTH] (default: 2 x CPU count)")
+    var queueDepth: Int?
+    @Option(help: "Largest request body in bytes (413 beyond). [env: WEIGHTINIT_MAX_BODY_BYTES] (default: 8388608)")
+    var maxBodyBytes: Int?
+    @Option(help: "Largest checkpoint one job may produce, in bytes (422 beyond). [env: WEIGHTINIT_MAX_JOB_BYTES] (default: 68719476736)")
+    var maxJobBytes: UInt64?
+    @Option(help: "Deepest JSON nesting accepted in a request (400 beyond). [env: WEIGHTINIT_MAX_JSON_DEPTH] (default: 128)")
+    var maxJSONDepth: Int?
+    @Option(help: "Seconds an idle connection is kept. [env: WEIGHTINIT_CONNECTION_TIMEOUT] (default: 120)")
+    var connectionTimeout: Int?
+    @Option(help: "Connections the data port holds at once, streams included. [env: WEIGHTINIT_CONNECTION_LIMIT] (default: 256)")
+    var connectionLimit: Int?
+    @Option(help: "HTTP threads of the data port (requests are parsed and planned on them). [env: WEIGHTINIT_HTTP_THREADS] (default: 2)")
+    var httpThreads: Int?
+    @Option(help: "Seconds streams in flight may take to finish after SIGTERM/SIGINT. [env: WEIGHTINIT_SHUTDOWN_GRACE] (default: 30)")
+    var shutdownGrace: Double?
+    @Option(help: "Log line format: text or json (one JSON object per line on stdout). [env: WEIGHTINIT_LOG_FORMAT] (default: text)")
+    var logFormat: String?
+    @Option(help: "Lowest log level: trace, debug, info, notice, warning, error, critical. [env: WEIGHTINIT_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+    @Option(help: "Folder that Pretrained `checkpoint` paths are resolved in; without it Pretrained is refused. [env: WEIGHTINIT_CHECKPOINT_DIR]")
+    var checkpointDir: String?
+    @Option(help: "URL prefix Pretrained checkpoints may be downloaded from; repeatable. [env: WEIGHTINIT_ALLOW_CHECKPOINT_URL_PREFIX, comma-separated]")
+    var allowCheckpointURLPrefix: [String] = []
+
+    func run() throws {
+        var c = ServiceConfig()
+        c.host = try value(host, "WEIGHTINIT_HOST") { $0 } ?? c.host
+        c.port = try value(port, "WEIGHTINIT_PORT", Int.init) ?? c.port
+        c.opsPort = try value(opsPort, "WEIGHTINIT_OPS_PORT", Int.init) ?? c.opsPort
+        c.workers = try value(workers, "WEIGHTINIT_WORKERS", Int.init) ?? c.workers
+        c.queueDepth = try value(queueDepth, "WEIGHTINIT_QUEUE_DEPTH", Int.init) ?? c.queueDepth
+        c.maxBodyBytes = try value(maxBodyBytes, "WEIGHTINIT_MAX_BODY_BYTES", Int.init) ?? c.maxBodyBytes
+        c.maxJobBytes = try value(maxJobBytes, "WEIGHTINIT_MAX_JOB_BYTES", UInt64.init) ?? c.maxJobBytes
+        c.maxJSONDepth = try value(maxJSONDepth, "WEIGHTINIT_MAX_JSON_DEPTH", Int.init) ?? c.maxJSONDepth
+        c.connectionTimeout = try value(connectionTimeout, "WEIGHTINIT_CONNECTION_TIMEOUT", Int.init) ?? c.connectionTimeout
+        c.connectionLimit = try value(connectionLimit, "WEIGHTINIT_CONNECTION_LIMIT", Int.init) ?? c.connectionLimit
+        c.httpThreads = try value(httpThreads, "WEIGHTINIT_HTTP_THREADS", Int.init) ?? c.httpThreads
+        c.shutdownGrace = try value(shutdownGrace, "WEIGHTINIT_SHUTDOWN_GRACE", Double.init) ?? c.shutdownGrace
+        c.logFormat = try value(logFormat.map { ServiceConfig.LogFormat(rawValue: $0.lowercased()) }, "WEIGHTINIT_LOG_FORMAT",
+                                { ServiceConfig.LogFormat(rawValue: $0.lowercased()) }, flagName: "--log-format") ?? c.logFormat
+        c.logLevel = try value(logLevel.map { Logger.Level(rawValue: $0.lowercased()) }, "WEIGHTINIT_LOG_LEVEL",
+                               { Logger.Level(rawValue: $0.lowercased()) }, flagName: "--log-level") ?? c.logLevel
+        let problems = c.validate()
+        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
+
+        let env = ProcessInfo.processInfo.environment
+        let checkpointDir = self.checkpointDir ?? env["WEIGHTINIT_CHECKPOINT_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let prefixes = !allowCheckpointURLPrefix.isEmpty ? allowCheckpointURLPrefix
+            : (env["WEIGHTINIT_ALLOW_CHECKPOINT_URL_PREFIX"] ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+        let backend = EngineBackend(checkpointDir: checkpointDir, maxJobBytes: c.maxJobBytes, allowedURLPrefixes: prefixes)
+        try WeightInitService(config: c, backend: backend).run()
+    }
+
+    /// The flag if given, else the environment variable parsed with `parse`, else nil.
+    private func value<T>(_ flag: T?, _ variable: String, _ parse: (String) -> T?) throws -> T? {
+        if let flag { return flag }
+        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return nil }
+        guard let parsed = parse(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("\(variable)=\(text) is not a valid value")
+        }
+        return parsed
+    }
+
+    /// Same, for flags that are parsed from a string here (an invalid flag value is an error too).
+    private func value<T>(_ flag: T??, _ variable: String, _ parse: (String) -> T?, flagName: String) throws -> T? {
+        if let flag {
+            guard let flag else { throw ValidationError("invalid value for \(flagName)") }
+            return flag
+        }
+        return try value(nil as T?, variable, parse)
+    }
+}
