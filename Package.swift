@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -34,7 +34,7 @@ public struct StoredTensor: Sendable, Equatable {
 }
 
 /// A checkpoint opened for reading: the state dict's tensors (geometry only) plus a summary of the rest.
-public struct LoadedCheckpoint: @unchecked Sendable {
+public struct LoadedCheckpoint: Sendable {
     public var path: String
     public var format: CheckpointFormat
     /// Keys of the top-level dict as stored (non-string keys shown as `<int 3>` etc.). safetensors: the tensor names.

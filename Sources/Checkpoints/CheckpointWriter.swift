@@ -40,7 +40,7 @@ public protocol CheckpointWriter {
 }
 
 /// Row-major contiguous strides the way torch computes them (`stride[i] = stride[i+1] * max(shape[i+1], 1)`).
-public func contiguousStrides(_ shape: [Int]) -> [Int] {
+func contiguousStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var acc = 1
     for i in stride(from: shape.count - 1, through: 0, by: -1) {

@@ -50,6 +50,7 @@ extension InitContext {
         if fill.isRandom && tensor.dtype != .float32 && tensor.dtype != .float64 {
             throw .invalid(at, "random initializers are supported on float32 and float64 tensors, not \(tensor.dtype.rawValue)")
         }
+        do { try checkUniformRange(fill, dtype: tensor.dtype) } catch { throw .rejected(at, error.description) }
         record(fill, on: t, origin: origin(ini.functionName, ini.reportArguments, phase: "init_weights", at: at))
     }
 
@@ -66,10 +67,10 @@ extension InitContext {
         var args = JSONObject()
         for (key, value) in o.entries where !["module", "fn"].contains(key) {
             if key == "bias_prob" {
-                guard let p = value.numberValue, p > 0, p < 1 else {
+                guard let p = value.numberValue, p > 0, p < 1, let bias = biasInitWithProb(p) else {
                     throw .invalid(at / key, "bias_prob must be a probability in (0, 1)")
                 }
-                args["bias"] = .double(biasInitWithProb(p))
+                args["bias"] = .double(bias)
                 continue
             }
             guard allowed.contains(key) else {

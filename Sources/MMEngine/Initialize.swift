@@ -44,6 +44,7 @@ extension InitContext {
                     if fill.isRandom && tensor.dtype != .float32 && tensor.dtype != .float64 {
                         throw ModelError.invalid(pointer, "random initializers are supported on float32 and float64 tensors, not \(tensor.dtype.rawValue) (\(tensor.name))")
                     }
+                    try checkUniformRange(fill, dtype: tensor.dtype)
                     record(fill, on: t, origin: origin)
                 }
             case .module:

@@ -65,6 +65,7 @@ enum ContainerTensors {
         if fill.isRandom && record.dtype != .float32 && record.dtype != .float64 {
             throw .invalid(ini.pointer, "random initializers are supported on float32 and float64 tensors, not \(record.dtype.rawValue)")
         }
+        do { try checkUniformRange(fill, dtype: record.dtype) } catch { throw error.at(ini.pointer) }
         let origin = b.timeline.addOrigin(Origin(initializer: ini.functionName, arguments: ini.reportArguments, phase: phase, pointer: ini.pointer))
         b.timeline.record(.fill(fill), on: t, origin: origin)
     }

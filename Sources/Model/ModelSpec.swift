@@ -88,6 +88,14 @@ public enum ModelSpec {
             guard case .string(let s) = item, !s.isEmpty else { throw .invalid(pointer / i, "a base must be a class name") }
             if !out.contains(s) { out.append(s) }
         }
+        // Every named base is a fresh BaseModule subclass, so BaseModule listed before any of them has no
+        // consistent MRO and Python's `type()` raises.
+        let names = items.compactMap(\.stringValue)
+        if let first = names.firstIndex(of: "BaseModule"), names[(first + 1)...].contains(where: { $0 != "BaseModule" }) {
+            var seen: [String] = []
+            for n in names where n != "BaseModule" || !seen.contains(n) { seen.append(n) }
+            throw .rejected(pointer, "TypeError: Cannot create a consistent method resolution order (MRO) for bases \(seen.joined(separator: ", "))")
+        }
         return out.isEmpty ? ["BaseModule"] : out
     }
 

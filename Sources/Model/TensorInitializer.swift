@@ -1,4 +1,6 @@
+import Foundation
 import JSON
+import Tensors
 import TorchInit
 
 /// A tensor initializer from the spec (`parameters.*.init`, `init_weights` `param` steps):
@@ -102,15 +104,38 @@ public func checkedNormal(mean: Double, std: Double) throws(TorchError) -> Tenso
 }
 
 public func checkedUniform(_ a: Double, _ b: Double) throws(TorchError) -> TensorFill {
-    if Float(a) > Float(b) {
+    // uniform_ compares the Python floats as doubles: (1.0000000001, 1.0) raises although both round to 1.0f.
+    if a > b {
         throw TorchError("RuntimeError", "uniform_ expects to return a [from, to) range, but found from=\(pythonFloat(a)) > to=\(pythonFloat(b))")
     }
     return .uniform(from: a, to: b)
 }
 
-/// MMEngine's trunc_normal_ divides by std in Python.
+/// uniform_'s checks against the tensor's dtype, made before its empty-tensor early return:
+/// both bounds representable, and `to - from` not overflowing.
+public func checkUniformRange(_ fill: TensorFill, dtype: DType) throws(TorchError) {
+    guard case .uniform(let from, let to) = fill else { return }
+    let limit: Double
+    switch dtype {
+    case .float32: limit = Double(Float.greatestFiniteMagnitude)
+    case .float64: limit = Double.greatestFiniteMagnitude
+    default: return
+    }
+    let name = dtype == .float32 ? "float" : "double"
+    if !(abs(from) <= limit) { throw TorchError("RuntimeError", "from is out of bounds for \(name)") }
+    if !(abs(to) <= limit) { throw TorchError("RuntimeError", "to is out of bounds for \(name)") }
+    if !(to - from <= limit) {
+        throw TorchError("RuntimeError", "uniform_ expects to-from <= std::numeric_limits<\(dtype == .float32 ? "Float" : "Double")>::max(), but found to=\(pythonFloat(to)) and from=\(pythonFloat(from)) which result in to-from to exceed the limit")
+    }
+}
+
+/// MMEngine's trunc_normal_ divides by std in Python, then draws
+/// `uniform_(2·cdf((a − mean)/std) − 1, 2·cdf((b − mean)/std) − 1)`: with b < a or a negative std
+/// that range is reversed and uniform_ raises.
 public func checkedTruncNormal(mean: Double, std: Double, a: Double, b: Double) throws(TorchError) -> TensorFill {
     if std == 0 { throw TorchError("ZeroDivisionError", "float division by zero") }
+    func normCDF(_ x: Double) -> Double { (1.0 + erf(x / 2.0.squareRoot())) / 2.0 }
+    _ = try checkedUniform(2 * normCDF((a - mean) / std) - 1, 2 * normCDF((b - mean) / std) - 1)
     return .mmengineTruncNormal(mean: mean, std: std, a: a, b: b)
 }
 

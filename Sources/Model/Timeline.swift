@@ -100,6 +100,10 @@ public final class Timeline: @unchecked Sendable {
             return .constant(stored(a, as: dtype))  // uniform_(a, a) returns a everywhere
         case .fill(.normal(let mean, let std)) where std == 0:
             return .constant(stored(mean, as: dtype))
+        case .fill(.mmengineTruncNormal(_, _, let a, let b)) where stored(a, as: dtype) == stored(b, as: dtype):
+            return .constant(stored(a, as: dtype))  // clamp_(a, b) with a == b leaves a everywhere
+        case .zeroRow where tensors[tensor].shape.first == 1:
+            return .constant(0)  // the padding row was the only row: the tensor is all zeros
         default:
             return freshUnique()
         }

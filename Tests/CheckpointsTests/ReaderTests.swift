@@ -107,6 +107,12 @@ final class ReaderTests: XCTestCase {
         try assertMatchesExpected(c, "official.safetensors")
     }
 
+    func testParameterValues() throws {
+        let c = try load("parameters.pth")
+        XCTAssertEqual(c.stateDict.map(\.key), ["conv.weight", "conv.bias", "bn.weight", "bn.bias", "fc.weight", "fc.bias"])
+        try assertMatchesExpected(c, "parameters.pth")
+    }
+
     func testWholeModulePickleIsRejected() {
         XCTAssertThrowsError(try load("whole_module.pth")) { e in
             let e = e as! CheckpointReadError

@@ -46,10 +46,16 @@ func serialize<W: CheckpointWriter>(_ writer: inout W, count: Int, chunk: Int = 
     return out
 }
 
-func temporaryDirectory() -> String {
-    let dir = NSTemporaryDirectory() + "ckpt-tests-" + UUID().uuidString
-    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
+extension XCTestCase {
+    /// A fresh directory, removed after the test (kept when CHECKPOINTS_KEEP_FILES is set).
+    func temporaryDirectory() -> String {
+        let dir = NSTemporaryDirectory() + "ckpt-tests-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if ProcessInfo.processInfo.environment["CHECKPOINTS_KEEP_FILES"] == nil {
+            addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        }
+        return dir
+    }
 }
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {
@@ -62,7 +68,9 @@ func fixturePath(_ name: String) -> String {
 }
 
 /// Python with torch, if the project venv has it (CI may not): nil otherwise.
+/// `CHECKPOINTS_TEST_PYTHON=none` disables the python checks (to see what CI without torch runs).
 let pythonWithTorch: String? = {
+    if ProcessInfo.processInfo.environment["CHECKPOINTS_TEST_PYTHON"] == "none" { return nil }
     let candidates = [ProcessInfo.processInfo.environment["CHECKPOINTS_TEST_PYTHON"], "/work/main/.venv/bin/python"].compactMap { $0 }
     for python in candidates where FileManager.default.isExecutableFile(atPath: python) {
         if runProcess(python, ["-c", "import torch, safetensors, numpy"]).status == 0 { return python }

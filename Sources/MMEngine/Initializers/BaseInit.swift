@@ -23,7 +23,9 @@ struct BaseInit: Sendable {
             guard case .double(let prob) = p else {
                 throw buildError(className, "TypeError", "bias_prob type must be float, but got \(pythonType(p))", at: pointer / "bias_prob")
             }
-            let value = biasInitWithProb(prob)
+            guard let value = biasInitWithProb(prob) else {
+                throw .rejected(pointer / "bias_prob", "ZeroDivisionError: float division by zero")
+            }
             bias = .double(value)
             biasValue = value
         }
@@ -45,8 +47,10 @@ struct BaseInit: Sendable {
 }
 
 /// MMEngine's `bias_init_with_prob`: `float(-np.log((1 - prior_prob) / prior_prob))`.
-func biasInitWithProb(_ p: Double) -> Double {
-    -Foundation.log((1 - p) / p)
+/// nil for a prior of 0: the division is Python float division, which raises ZeroDivisionError.
+func biasInitWithProb(_ p: Double) -> Double? {
+    if p == 0 { return nil }
+    return -Foundation.log((1 - p) / p)
 }
 
 /// An error raised while building an initializer from the registry: `build_from_cfg` prefixes the class location.

@@ -46,8 +46,14 @@ struct KaimingInit: WeightInitializer {
     }
     func precheck() throws(TorchError) { try checkDistribution(distribution) }
     func weightFill(shape: [Int]) throws(TorchError) -> TensorFill? {
-        distribution == "uniform"
+        let fill = distribution == "uniform"
             ? try TorchInit.kaimingUniform(shape: shape, a: num(a), mode: mode, nonlinearity: nonlinearity)
             : try TorchInit.kaimingNormal(shape: shape, a: num(a), mode: mode, nonlinearity: nonlinearity)
+        // calculate_gain('leaky_relu', a) rejects a bool slope (after the empty-tensor and fan checks);
+        // the Double handed to TorchInit cannot tell True from 1.
+        if fill != nil, nonlinearity == "leaky_relu", case .bool(let b) = a {
+            throw TorchError("ValueError", "negative_slope \(b ? "True" : "False") not a valid number")
+        }
+        return fill
     }
 }

@@ -22,7 +22,10 @@ enum LinearLeaf {
             if let bt {
                 let fanIn = try TorchInit.fans([outF, inF]).fanIn
                 let bound = fanIn > 0 ? 1 / Double(fanIn).squareRoot() : 0
-                b.fill(bt, .uniform(from: -bound, to: bound), "uniform_", ["a": .double(-bound), "b": .double(bound)], at: m)
+                // With fan_in 0, Python's bound is the int 0 and `-bound` is +0, not -0.0: every draw lands on `to`,
+                // and uniform_'s clamp rule writes `from` there, so the sign of `from` is what the bias holds.
+                let from = fanIn > 0 ? -bound : 0
+                b.fill(bt, .uniform(from: from, to: bound), "uniform_", ["a": .double(from), "b": .double(bound)], at: m)
             }
         } catch {
             throw error.at(m.pointer)

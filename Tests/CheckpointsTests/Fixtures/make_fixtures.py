@@ -107,6 +107,11 @@ def main():
     save_file(st, os.path.join(HERE, "official.safetensors"), metadata={"format": "pt", "note": "fixture"})
     expected("official.safetensors", st)
 
+    # nn.Parameter values (torch._utils._rebuild_parameter), as in dict(model.named_parameters()).
+    params = collections.OrderedDict(Net().named_parameters())
+    save("parameters.pth", params)
+    expected("parameters.pth", params)
+
     # A whole pickled module (not a state dict).
     save("whole_module.pth", Net())
 

@@ -46,7 +46,6 @@ def main():
         from safetensors.torch import load_file
         with safe_open(path, "pt") as f:
             assert (f.metadata() or {}) == spec.get("metadata", {}), (f.metadata(), spec.get("metadata"))
-            assert list(f.keys()) == sorted(e["name"] for e in spec["entries"]) or True
             for e in spec["entries"]:
                 assert torch.equal(f.get_tensor(e["name"]), expected(e)), e
         sd = load_file(path)

@@ -176,7 +176,7 @@ case('init_truncnormal_variants', cnet(init_cfg=[
     dict(type='TruncNormal', std=0.02, a=-0.04, b=0.04, layer='Conv2d'),
     dict(type='TruncNormal', mean=1, std=2, a=0, b=3, bias=2, layer='Linear'),
     dict(type='TruncNormal', mean=0.5, layer='ConvTranspose2d'),
-]), seed=26)
+]), seed=126)
 case('init_caffe2xavier_bias_prob', cnet(init_cfg=[
     dict(type='Caffe2Xavier', bias_prob=0.05, layer=['Conv2d', 'Linear']),
 ]), seed=27)
