@@ -62,6 +62,8 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
+        // Starts the real `weightinit` binary on ephemeral ports and talks HTTP to it.
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -49,6 +49,37 @@ struct CheckpointDirectoryLoader: PretrainedLoader {
 /// Reads a checkpoint file into Pretrained tensors (safetensors, torch zip, legacy torch), executing nothing.
 enum PretrainedFile {
     static func read(path: String, label: String) throws(PretrainedLoadError) -> [PretrainedTensor] {
-        throw PretrainedLoadError("reading checkpoint files is not available yet: '\(label)'")
+        let checkpoint: LoadedCheckpoint
+        do {
+            checkpoint = try CheckpointReader.load(path: path)
+        } catch {
+            if error.kind == .notAStateDict {
+                throw PretrainedLoadError("RuntimeError: No state_dict found in checkpoint file \(label) (\(error.message))")
+            }
+            throw PretrainedLoadError("cannot load checkpoint '\(label)': \(error.message)")
+        }
+        return checkpoint.stateDict.map { entry in
+            PretrainedTensor(key: entry.key, shape: entry.tensor.shape, dtype: entry.tensor.dtype,
+                             source: StoredTensorSource(checkpoint: checkpoint, tensor: entry.tensor, label: label))
+        }
+    }
+}
+
+/// One checkpoint tensor, read when its values are needed (`param.copy_(value)` casts to the parameter's dtype).
+struct StoredTensorSource: TensorSource {
+    let checkpoint: LoadedCheckpoint
+    let tensor: StoredTensor
+    let label: String
+
+    func read(into out: UnsafeMutableBufferPointer<Float>) throws {
+        let values = try checkpoint.readFloat32(tensor)
+        precondition(values.count == out.count, "checkpoint tensor size changed")
+        _ = out.initialize(from: values)
+    }
+
+    func read(into out: UnsafeMutableBufferPointer<Double>) throws {
+        let values = try checkpoint.readFloat64(tensor)
+        precondition(values.count == out.count, "checkpoint tensor size changed")
+        _ = out.initialize(from: values)
     }
 }

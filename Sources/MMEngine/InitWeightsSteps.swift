@@ -50,7 +50,7 @@ extension InitContext {
         if fill.isRandom && tensor.dtype != .float32 && tensor.dtype != .float64 {
             throw .invalid(at, "random initializers are supported on float32 and float64 tensors, not \(tensor.dtype.rawValue)")
         }
-        do { try checkUniformRange(fill, dtype: tensor.dtype) } catch { throw .rejected(at, error.description) }
+        do { try checkFillArguments(fill, dtype: tensor.dtype) } catch { throw .rejected(at, error.description) }
         record(fill, on: t, origin: origin(ini.functionName, ini.reportArguments, phase: "init_weights", at: at))
     }
 

@@ -44,7 +44,7 @@ extension InitContext {
                     if fill.isRandom && tensor.dtype != .float32 && tensor.dtype != .float64 {
                         throw ModelError.invalid(pointer, "random initializers are supported on float32 and float64 tensors, not \(tensor.dtype.rawValue) (\(tensor.name))")
                     }
-                    try checkUniformRange(fill, dtype: tensor.dtype)
+                    try checkFillArguments(fill, dtype: tensor.dtype)
                     record(fill, on: t, origin: origin)
                 }
             case .module:
@@ -54,6 +54,7 @@ extension InitContext {
             }
             switch m.bias {
             case .tensor(let t):
+                try checkFillValue(ini.base.biasValue, dtype: timeline.tensors[t].dtype)
                 record(.constant(ini.base.biasValue), on: t, origin: origin)
             case .bool:
                 throw TorchError("AttributeError", "'bool' object has no attribute 'fill_'")

@@ -49,6 +49,7 @@ enum ContainerTensors {
             guard case .bool(let v) = p else { throw .invalid(pointer / "persistent", "persistent must be a boolean") }
             persistent = v
         }
+        do { try checkFillValue(fill, dtype: dtype) } catch { throw error.at(pointer / "fill") }
         let stored: Double = switch dtype {
         case .float64: fill
         case .int64, .int32: fill.rounded(.towardZero)
@@ -65,7 +66,7 @@ enum ContainerTensors {
         if fill.isRandom && record.dtype != .float32 && record.dtype != .float64 {
             throw .invalid(ini.pointer, "random initializers are supported on float32 and float64 tensors, not \(record.dtype.rawValue)")
         }
-        do { try checkUniformRange(fill, dtype: record.dtype) } catch { throw error.at(ini.pointer) }
+        do { try checkFillArguments(fill, dtype: record.dtype) } catch { throw error.at(ini.pointer) }
         let origin = b.timeline.addOrigin(Origin(initializer: ini.functionName, arguments: ini.reportArguments, phase: phase, pointer: ini.pointer))
         b.timeline.record(.fill(fill), on: t, origin: origin)
     }

@@ -114,6 +114,19 @@ struct LeafArguments {
         return dims
     }
 
+    /// `device=` and `dtype=`, which every torch.nn layer with parameters takes (factory_kwargs). Only what builds
+    /// the same CPU float32 tensors is accepted: a "cpu" device, and dtype None (torch itself refuses a dtype string).
+    mutating func factoryArguments() throws(ModelError) {
+        if let d = take("device") {
+            guard case .string(let s) = d, s == "cpu" || s.hasPrefix("cpu:") else {
+                throw .invalid(at("device"), "\(className) is built on the CPU: device must be \"cpu\" or null")
+            }
+        }
+        if let d = take("dtype") {
+            throw .rejected(at("dtype"), "TypeError: \(className) dtype must be None (a torch.dtype cannot be written in JSON), got \(d.typeName); use the request's \"dtype\"")
+        }
+    }
+
     /// Accepts an argument PyTorch has but that does not change parameters (stride, padding, p, ...).
     mutating func ignore(_ names: String...) {
         for n in names { used.insert(n) }

@@ -24,12 +24,20 @@ public enum ModelSpec {
             throw .invalid(pointer / "type", "\"type\" must be a non-empty string")
         }
         let reservedUsed = obj.keys.filter { $0 != "type" && reservedKeys.contains($0) }
-        if let leaf = LeafCatalog.types[type], type != "NonDynamicallyQuantizableLinear" || true {
+        // torchref builds a leaf only for a torch.nn type without reserved keys; with them the node is a BaseModule
+        // container of that class name (so `layer` matches it). Constructor arguments next to reserved keys would be
+        // silently dropped by that container: reject them instead. MultiheadAttention's out_proj class is not
+        // exported by torch.nn, so a spec naming it gets the container rules too.
+        if let leaf = LeafCatalog.types[type], type != "NonDynamicallyQuantizableLinear" {
             if let key = reservedUsed.first {
-                throw .invalid(pointer / key, "\(type) is a torch.nn leaf and cannot carry \"\(key)\"; wrap it in a container")
+                if obj.keys.allSatisfy(reservedKeys.contains) {
+                    return try buildContainer(type, obj, at: pointer, path: path, builder: b)
+                }
+                throw .invalid(pointer / key, "\(type) is a torch.nn leaf and cannot carry \"\(key)\" next to its constructor arguments; wrap it in a container")
             }
             let m = b.module(type, bases: leaf.bases, container: false, path: path, pointer: pointer)
             var args = LeafArguments(className: type, node: obj, pointer: pointer)
+            if LeafSignatures.hasState(type) { try args.factoryArguments() }
             try leaf.build(&args, m, b)
             return m
         }
@@ -47,7 +55,7 @@ public enum ModelSpec {
             let hint = closestName(to: key, in: reservedKeys).map { " (did you mean '\($0)'?)" } ?? ""
             throw .invalid(pointer / key, "unknown key '\(key)' in container '\(type)'\(hint); '\(type)' is not a torch.nn leaf type, so only \(reservedKeys.joined(separator: ", ")) are allowed")
         }
-        if !hasContent, let leaf = closestName(to: type, in: LeafCatalog.names), nearlyEqual(leaf, type) {
+        if !hasContent, let leaf = closestName(to: type, in: LeafCatalog.names), leaf != type, nearlyEqual(leaf, type) {
             throw .invalid(pointer / "type", "unknown module type '\(type)' (did you mean '\(leaf)'?)")
         }
         let bases = try baseNames(obj["bases"], at: pointer / "bases")
@@ -109,7 +117,9 @@ public enum ModelSpec {
     private static func checkName(_ name: String, _ seen: inout Set<String>, _ at: JSONPointer) throws(ModelError) {
         if name.isEmpty { throw .rejected(at, "KeyError: 'module name can\\'t be empty string \"\"'") }
         if name.contains(".") { throw .rejected(at, "KeyError: 'module name can\\'t contain \".\", got: \(name)'") }
-        if !seen.insert(name).inserted { throw .rejected(at, "KeyError: \"attribute '\(name)' already exists\"") }
+        if !seen.insert(name).inserted || PythonAttributes.baseModule.contains(name) {
+            throw .rejected(at, "KeyError: \"attribute '\(name)' already exists\"")
+        }
     }
 }
 

@@ -111,21 +111,41 @@ public func checkedUniform(_ a: Double, _ b: Double) throws(TorchError) -> Tenso
     return .uniform(from: a, to: b)
 }
 
-/// uniform_'s checks against the tensor's dtype, made before its empty-tensor early return:
-/// both bounds representable, and `to - from` not overflowing.
-public func checkUniformRange(_ fill: TensorFill, dtype: DType) throws(TorchError) {
-    guard case .uniform(let from, let to) = fill else { return }
-    let limit: Double
-    switch dtype {
-    case .float32: limit = Double(Float.greatestFiniteMagnitude)
-    case .float64: limit = Double.greatestFiniteMagnitude
-    default: return
+/// torch's checks of a fill's arguments against the tensor's dtype, made before any empty-tensor early return:
+/// a constant must fit the dtype (`value cannot be converted to type float without overflow`; inf and NaN pass),
+/// and uniform_ needs both bounds representable and `to - from` not overflowing.
+public func checkFillArguments(_ fill: TensorFill, dtype: DType) throws(TorchError) {
+    switch fill {
+    case .constant(let v):
+        try checkFillValue(v, dtype: dtype)
+    case .uniform(let from, let to):
+        guard dtype == .float32 || dtype == .float64 else { return }
+        let limit = dtype == .float32 ? Double(Float.greatestFiniteMagnitude) : Double.greatestFiniteMagnitude
+        let name = dtype == .float32 ? "float" : "double"
+        if !(abs(from) <= limit) { throw TorchError("RuntimeError", "from is out of bounds for \(name)") }
+        if !(abs(to) <= limit) { throw TorchError("RuntimeError", "to is out of bounds for \(name)") }
+        if !(to - from <= limit) {
+            throw TorchError("RuntimeError", "uniform_ expects to-from <= std::numeric_limits<\(dtype == .float32 ? "Float" : "Double")>::max(), but found to=\(pythonFloat(to)) and from=\(pythonFloat(from)) which result in to-from to exceed the limit")
+        }
+    default:
+        return
     }
-    let name = dtype == .float32 ? "float" : "double"
-    if !(abs(from) <= limit) { throw TorchError("RuntimeError", "from is out of bounds for \(name)") }
-    if !(abs(to) <= limit) { throw TorchError("RuntimeError", "to is out of bounds for \(name)") }
-    if !(to - from <= limit) {
-        throw TorchError("RuntimeError", "uniform_ expects to-from <= std::numeric_limits<\(dtype == .float32 ? "Float" : "Double")>::max(), but found to=\(pythonFloat(to)) and from=\(pythonFloat(from)) which result in to-from to exceed the limit")
+}
+
+/// `fill_(value)` / `torch.full(..., value)`: c10's `overflows<T>(value)` test.
+public func checkFillValue(_ v: Double, dtype: DType) throws(TorchError) {
+    if v.isNaN || v.isInfinite { return }
+    let (lowest, highest, name): (Double, Double, String) = switch dtype {
+    case .float16: (-65504, 65504, "c10::Half")
+    case .bfloat16: (-0x1.fep127, 0x1.fep127, "c10::BFloat16")
+    case .float32: (-Double(Float.greatestFiniteMagnitude), Double(Float.greatestFiniteMagnitude), "float")
+    case .float64: (-Double.greatestFiniteMagnitude, Double.greatestFiniteMagnitude, "double")
+    case .int64: (-0x1p63, 0x1p63.nextDown, "int64_t")
+    case .int32: (-2147483648, 2147483647, "int")
+    case .bool: (-.infinity, .infinity, "bool")
+    }
+    if v < lowest || v > highest {
+        throw TorchError("RuntimeError", "value cannot be converted to type \(name) without overflow")
     }
 }
 

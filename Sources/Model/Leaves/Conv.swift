@@ -11,7 +11,10 @@ enum ConvLeaf {
             let groups = try a.int("groups", default: 1)
             let bias = try a.bool("bias", default: true)
             let paddingMode = try a.string("padding_mode", default: "zeros")
-            a.ignore("stride", "padding", "dilation")
+            let stride = try a.tuple("stride", dims: dims, default: Array(repeating: 1, count: dims))
+            // A padding string is checked by _ConvNd; ConvTranspose turns it into a tuple of characters first.
+            let paddingString = transposed ? nil : a.node["padding"]?.stringValue
+            a.ignore("padding", "dilation")
             if transposed { a.ignore("output_padding") }
             try a.finish()
             if kernel.count != dims {
@@ -23,6 +26,14 @@ enum ConvLeaf {
             if groups <= 0 { throw .rejected(a.at("groups"), "ValueError: groups must be a positive integer") }
             if inC % groups != 0 { throw .rejected(a.at("in_channels"), "ValueError: in_channels must be divisible by groups") }
             if outC % groups != 0 { throw .rejected(a.at("out_channels"), "ValueError: out_channels must be divisible by groups") }
+            if let p = paddingString {
+                if p != "same" && p != "valid" {
+                    throw .rejected(a.at("padding"), "ValueError: Invalid padding string '\(p)', should be one of {'same', 'valid'}")
+                }
+                if p == "same" && stride.contains(where: { $0 != 1 }) {
+                    throw .rejected(a.at("padding"), "ValueError: padding='same' is not supported for strided convolutions")
+                }
+            }
             let modes = ["zeros", "reflect", "replicate", "circular"]
             if !modes.contains(paddingMode) {
                 throw .rejected(a.at("padding_mode"), "ValueError: padding_mode must be one of \(pythonList(modes)), but got padding_mode='\(paddingMode)'")

@@ -45,7 +45,7 @@ enum LeafCatalog {
             optional: ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"]))
         t["PixelShuffle"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(required: ["upscale_factor"]))
         for name in ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"] {
-            t[name] = LeafType(bases: ["_DropoutNd"], build: ParameterFreeLeaf.build(optional: ["p", "inplace"]))
+            t[name] = LeafType(bases: ["_DropoutNd"], build: DropoutLeaf.build)
         }
         for d in 1...3 {
             t["MaxPool\(d)d"] = LeafType(bases: ["_MaxPoolNd"], build: ParameterFreeLeaf.build(

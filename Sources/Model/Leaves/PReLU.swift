@@ -7,6 +7,7 @@ enum PReLULeaf {
         let n = try a.size("num_parameters", default: 1)
         let value = try a.double("init", default: 0.25)
         try a.finish()
+        do { try checkFillValue(value, dtype: .float32) } catch { throw error.at(a.at("init")) }
         let w = b.parameter(m, "weight", [n])
         b.fill(w, .constant(value), "constant_", ["val": .double(value)], at: m)
     }

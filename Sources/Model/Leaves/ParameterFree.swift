@@ -16,3 +16,15 @@ enum ParameterFreeLeaf {
         }
     }
 }
+
+/// `_DropoutNd(p=0.5, inplace=False)`: no parameters, but the constructor checks p.
+enum DropoutLeaf {
+    static func build(_ a: inout LeafArguments, _ m: Module, _ b: ModelBuilder) throws(ModelError) {
+        let p = try a.double("p", default: 0.5)
+        a.ignore("inplace")
+        try a.finish()
+        if p < 0 || p > 1 {
+            throw .rejected(a.at("p"), "ValueError: dropout probability has to be between 0 and 1, but got \(pythonStr(a.node["p"] ?? .double(p)))")
+        }
+    }
+}

@@ -8,6 +8,12 @@ enum RNNLeaf {
             let input = try a.size("input_size")
             let hidden = try a.int("hidden_size")
             let layers = try a.int("num_layers", default: 1)
+            // RNNBase insists on real bools for bias and batch_first (Linear and friends only test truthiness).
+            for name in ["bias", "batch_first"] {
+                if let v = a.node[name], v != .null, v.boolValue == nil {
+                    throw .rejected(a.at(name), "TypeError: \(name) should be of type bool, got: \(v.typeName)")
+                }
+            }
             let bias = try a.bool("bias", default: true)
             let bidirectional = try a.bool("bidirectional", default: false)
             let proj = mode == "LSTM" ? try a.int("proj_size", default: 0) : 0
@@ -23,6 +29,7 @@ enum RNNLeaf {
             if dropout < 0 || dropout > 1 {
                 throw .rejected(a.at("dropout"), "ValueError: dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
             }
+            if input <= 0 { throw .rejected(a.at("input_size"), "ValueError: input_size must be greater than zero") }
             if hidden <= 0 { throw .rejected(a.at("hidden_size"), "ValueError: hidden_size must be greater than zero") }
             if layers <= 0 { throw .rejected(a.at("num_layers"), "ValueError: num_layers must be greater than zero") }
             if proj < 0 {

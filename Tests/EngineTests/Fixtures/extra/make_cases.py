@@ -443,6 +443,121 @@ case('quirk_child_user_init_empty', net({
 case('quirk_linear_zero_in_bias', net({'fc': lin(0, 3)},
                                        init_cfg=dict(type='Constant', val=0, bias=0, layer='Linear')), seed=107)
 
+# ---------------------------------------------------------------- round 2: edges found while reading the engine
+case('quirk_truncnormal_degenerate', net({'a': lin(2, 2), 'b': lin(2, 2)}, init_cfg=[
+    dict(type='TruncNormal', mean=0, std=1, a=0.5, b=0.5, layer='Linear'),        # every value clamps to 0.5
+    dict(type='Constant', val=0.5, bias=0, override=dict(name='a'))]), seed=111)
+case('init_bias_prob_one_inf', net({'fc': lin(2, 2)}, init_cfg=dict(type='Normal', bias_prob=1.0, layer='Linear')), seed=112)
+case('init_kaiming_bool_a_relu', net({'fc': lin(3, 2)}, init_cfg=dict(type='Kaiming', a=True, layer='Linear')), seed=113)
+case('init_info_float_formats', net({'a': lin(2, 2), 'b': lin(2, 2), 'c': lin(2, 2), 'd': lin(2, 2)}, init_cfg=[
+    dict(type='Normal', mean=-0.0, std=1e-05, bias=-1e-07, layer='Linear'),
+    dict(type='Constant', val=1e16, bias=123456789012, override=dict(name='b')),
+    dict(type='Uniform', a=-1e-4, b=0.00011, bias=2.5e-5, override=dict(name='c')),
+    dict(type='Constant', val=0.30000000000000004, bias=1e30, override=dict(name='d')),
+]), seed=114)
+case('bases_mixin_then_basemodule', net({
+    'x': dict(type='Blk', bases=['Mixin', 'BaseModule'], children={'fc': lin(2, 2)}),
+    'y': dict(type='Blk', bases=['Mixin', 'Mixin'], children={'fc': lin(2, 2)}),
+    'z': dict(type='Blk', bases=[], children={'fc': lin(2, 2)}),
+}, init_cfg=[dict(type='Constant', val=2, layer='Mixin'), dict(type='Constant', val=3, layer='BaseModule')]), seed=115)
+case('container_named_like_leaf', net({
+    'lin': dict(type='Linear', children={'fc': lin(2, 2)}),
+    'cv': dict(type='Conv2d', init_cfg=dict(type='Constant', val=4, layer='Linear'), children={'fc': lin(2, 3)}),
+}, init_cfg=dict(type='Normal', layer='Linear')), seed=116)
+case('leaf_conv_padding_strings', net({
+    'same': conv(2, 2, 2, 3, padding='same'), 'valid': conv(1, 2, 2, 3, padding='valid', stride=2),
+    'same_s1': conv(3, 1, 1, 1, padding='same', stride=[1, 1, 1]),
+}), seed=117)
+case('container_params_half_constant', net({
+    'p': net(type='P', parameters={
+        'h': {'shape': [3], 'dtype': 'float16', 'init': {'type': 'Constant', 'val': 0.1}},
+        'bf': {'shape': [2], 'dtype': 'bfloat16', 'init': {'type': 'Ones'}},
+        'f': {'shape': [2], 'init': {'type': 'Constant', 'val': 0.1}},
+    }, buffers={'i': {'shape': [2], 'dtype': 'int64', 'fill': 2.7}, 'j': {'shape': [1], 'dtype': 'int64', 'fill': -2.7},
+                'k': {'shape': [2], 'dtype': 'bool', 'fill': 0.5}, 'l': {'shape': [1], 'dtype': 'int32', 'fill': 300}}),
+}, init_cfg=dict(type='Constant', val=0.1, layer='P')), seed=118)
+case('leaf_rnn_zero_input_ok_sizes', net({
+    'rnn': dict(type='RNN', input_size=1, hidden_size=1, bidirectional=True, num_layers=3),
+    'gru': dict(type='GRU', input_size=5, hidden_size=1, dropout=1),
+}), seed=119)
+case('layer_matches_root_and_container_class', net({
+    'sub': net({'fc': lin(2, 2)}, type='Net'),
+}, init_cfg=dict(type='Constant', val=1, layer='Net')), seed=120)
+
+# ---------------------------------------------------------------- round 3: replay of dead writes, nesting, signed zeros
+case('dead_small_normals_keep_spare', net({
+    'e1': dict(type='Embedding', num_embeddings=1, embedding_dim=3),   # per-element path, overwritten below
+    'e2': dict(type='Embedding', num_embeddings=1, embedding_dim=1),   # uses the spare e1 left
+    'p': net(type='P', parameters={
+        'd': {'shape': [5], 'dtype': 'float64', 'init': {'type': 'Normal'}},    # dead, leaves a spare
+        'w': {'shape': [3], 'init': {'type': 'Normal', 'std': 2}},
+        'big': {'shape': [17], 'init': {'type': 'Normal'}},                      # fill path: spare untouched
+        'x': {'shape': [1], 'init': {'type': 'Normal'}}}),
+    'e3': dict(type='Embedding', num_embeddings=3, embedding_dim=1),
+}, init_cfg=[dict(type='Constant', val=1, override=[dict(name='e1'), dict(name='e3')])],
+    init_weights=[dict(param='p.d', type='Zeros')]), seed=131)
+case('dead_writes_then_live', net({
+    'fc': lin(5, 7), 'conv': conv(2, 3, 5, 3), 'emb': dict(type='Embedding', num_embeddings=2, embedding_dim=3),
+}, init_cfg=[
+    dict(type='Normal', std=0.5, layer=['Linear', 'Conv2d', 'Embedding']),
+    dict(type='Xavier', layer='Linear'),
+    dict(type='Kaiming', layer='Conv2d', override=dict(name='emb', type='Normal', std=3)),
+    dict(type='Uniform', layer='Linear'),
+]), seed=132)
+case('f64_params_matched_by_layer', net({
+    'h': dict(type='Head', parameters={'weight': {'shape': [3, 4], 'dtype': 'float64'},
+                                      'bias': {'shape': [3], 'dtype': 'float64'}}),
+    'g': dict(type='Head2', parameters={'weight': {'shape': [6, 5], 'dtype': 'float64'}}),
+}, init_cfg=[dict(type='Kaiming', distribution='uniform', layer='Head', bias=0.1),
+             dict(type='Normal', std=0.1, layer='Head2'),
+             dict(type='TruncNormal', std=0.5, a=-1, b=1, layer='Head')]), seed=133)
+case('override_container_with_own_cfg', net({
+    'blk': net({'fc': lin(3, 3), 'conv': conv(1, 2, 2, 1)}, type='Blk',
+               init_cfg=dict(type='Constant', val=2, layer='Conv1d')),
+}, init_cfg=dict(type='Normal', layer='Linear', override=dict(name='blk', type='Uniform', a=-3, b=-2))), seed=134)
+case('steps_nested_three_levels', net({
+    'c': net({
+        'g': net({'fc': lin(2, 2)}, type='Grand', init_weights=[dict(module='fc', fn='normal_init', std=0.1)]),
+        'fc': lin(2, 2),
+    }, type='Child', init_weights=[dict(module='g.fc', fn='constant_init', val=3, bias=1),
+                                   dict(param='fc.bias', type='Constant', val=0.5)]),
+}, init_cfg=dict(type='Uniform', layer='Linear')), seed=135)
+case('signed_zero_fills', net({
+    'p': net(type='P', parameters={
+        'nz_small': {'shape': [5], 'init': {'type': 'Normal', 'mean': -0.0, 'std': 0}},
+        'nz_big': {'shape': [20], 'init': {'type': 'Normal', 'mean': -0.0, 'std': 0}},
+        'uz': {'shape': [4], 'init': {'type': 'Uniform', 'a': -0.0, 'b': 0}},
+        'cz': {'shape': [2], 'init': {'type': 'Constant', 'val': -0.0}},
+        'nz64': {'shape': [20], 'dtype': 'float64', 'init': {'type': 'Normal', 'mean': -0.0, 'std': 0}}}),
+    'fc': lin(2, 2),
+}, init_cfg=dict(type='Uniform', a=0, b=0, bias=-0.0, layer='Linear')), seed=136)
+
+case('quirk_zero_gain_xavier', net({'a': lin(2, 2), 'b': lin(3, 2)}, init_cfg=[
+    dict(type='Constant', val=0, bias=0, layer='Linear'),
+    dict(type='Xavier', gain=0, override=dict(name='a')),                           # zeros again (signed): unchanged
+    dict(type='Xavier', gain=0, distribution='uniform', bias=1, override=dict(name='b'))]), seed=137)
+case('names_close_to_module_attributes', net({
+    'types': lin(2, 2), 'weight_': lin(2, 1), 'Training': lin(1, 1),
+    'p': net(type='P', parameters={'modules_': {'shape': [1]}, 'T': {'shape': [1]}}, buffers={'to_': {'shape': [1]}}),
+}), seed=138)
+
+case('leaf_factory_kwargs', net({
+    'fc': lin(2, 2, device='cpu', dtype=None), 'conv': conv(1, 1, 2, 1, device='cpu'),
+    'bn': dict(type='BatchNorm1d', num_features=2, device='cpu'), 'ln': dict(type='LayerNorm', normalized_shape=2, dtype=None),
+    'mha': dict(type='MultiheadAttention', embed_dim=2, num_heads=1, device='cpu'),
+    'gru': dict(type='GRU', input_size=1, hidden_size=1, device='cpu'),
+    'emb': dict(type='Embedding', num_embeddings=2, embedding_dim=2, device='cpu'),
+    'pr': dict(type='PReLU', device='cpu'), 'drop': dict(type='Dropout', p=1), 'drop0': dict(type='Dropout2d', p=0.0),
+}), seed=139)
+
+nan_net = lambda: net({'a': lin(2, 3), 'b': lin(2, 17), 'c': lin(2, 2),
+                       'p': net(type='P', parameters={'s': {'shape': [], 'init': {'type': 'Normal'}}})},
+                      init_cfg=[dict(type='Constant', val=1, bias_prob=1.5, layer='Linear'),
+                                dict(type='Constant', val=2, bias_prob=1.0, override=dict(name='c'))])
+case('nan_inf_bias_bfloat16', nan_net(), seed=140, dtype='bfloat16')
+case('nan_inf_bias_float16', nan_net(), seed=141, dtype='float16')
+case('nan_inf_bias_float32', nan_net(), seed=142)
+
 # ---------------------------------------------------------------- error cases
 E = {
     'error_unknown_initializer_typo': net({'fc': lin(2, 2)}, init_cfg=dict(type='Kaimng', layer='Linear')),
@@ -501,9 +616,36 @@ E = {
     'error_init_cfg_kwarg_typo': net({'fc': lin(2, 2)}, init_cfg=dict(type='Normal', sdt=2, layer='Linear')),
     'error_bases_mro': net({'fc': lin(2, 2)}, bases=['BaseModule', 'Mixin']),
     'error_duplicate_child_param_name': net({'w': lin(2, 2)}, type='P', parameters={'w': {'shape': [2]}}),
+    'error_uniform_double_compare': net({'fc': lin(2, 2)}, init_cfg=dict(type='Uniform', a=1.0000000001, b=1.0, layer='Linear')),
+    'error_uniform_out_of_float_range': net({'fc': lin(2, 2)}, init_cfg=dict(type='Uniform', a=-1e39, b=0, layer='Linear')),
+    'error_uniform_width_overflow': net(type='P', parameters={'w': {'shape': [2], 'init': {'type': 'Uniform', 'a': -3e38, 'b': 3e38}}}),
+    'error_conv_padding_string': net({'c': conv(2, 2, 2, 3, padding='full')}),
+    'error_conv_same_strided': net({'c': conv(2, 2, 2, 3, padding='same', stride=2)}),
+    'error_rnn_bias_int': net({'r': dict(type='LSTM', input_size=2, hidden_size=2, bias=1)}),
+    'error_rnn_zero_input': net({'r': dict(type='GRU', input_size=0, hidden_size=2)}),
+    'error_child_named_weight_matched': net({'weight': lin(2, 2)}, type='Odd', init_cfg=dict(type='Constant', val=1, layer='Odd')),
+    'error_param_int64': net(type='P', parameters={'w': {'shape': [2], 'dtype': 'int64'}}),
+    'error_param_int64_frozen': net(type='P', parameters={'w': {'shape': [2], 'dtype': 'int64', 'requires_grad': False}}),
+    'error_step_orthogonal_1d': net(type='P', parameters={'w': {'shape': [3]}}, init_weights=[dict(param='w', type='Orthogonal')]),
+    'error_bias_prob_zero_step_free': net({'fc': lin(2, 2)}, init_cfg=dict(type='Constant', val=1, bias_prob=0.0, override=dict(name='fc'))),
+    'error_bias_overflows_float': net({'fc': lin(2, 2)}, init_cfg=dict(type='Normal', bias=1e300, layer='Linear')),
+    'error_constant_overflows_half_param': net(type='P', parameters={'h': {'shape': [2], 'dtype': 'float16', 'init': {'type': 'Constant', 'val': 65519}}}),
+    'error_buffer_fill_overflows_int32': net(type='P', buffers={'b': {'shape': [2], 'dtype': 'int32', 'fill': 3e9}}),
+    'error_prelu_init_overflow': net({'p': dict(type='PReLU', init=1e39)}),
+    'error_step_constant_overflow': net({'fc': lin(2, 2)}, init_weights=[dict(module='fc', fn='constant_init', val=1e39)]),
+    'error_child_named_type': net({'type': lin(2, 2)}),
+    'error_param_named_training': net(type='P', parameters={'training': {'shape': [2]}}),
+    'error_buffer_named_forward': net(type='P', buffers={'forward': {'shape': [2]}}),
+    'error_child_named_init_cfg': net({'init_cfg': lin(2, 2)}),
+    'error_dropout_p': net({'d': dict(type='Dropout', p=1.5)}),
+    'error_leaf_dtype_string': net({'fc': lin(2, 2, dtype='float64')}),
+    'error_relu_device': net({'r': dict(type='ReLU', device='cpu')}),
+    'error_lazy_linear': net({'fc': dict(type='LazyLinear', out_features=3)}),
 }
 for name, model in E.items():
     case(name, model, seed=1)
+case('error_dtype_unknown', net({'fc': lin(2, 2)}), dtype='half')
+case('error_dtype_int64', net({'fc': lin(2, 2)}), dtype='int64')
 
 
 def main():
