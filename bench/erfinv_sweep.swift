@@ -36,6 +36,7 @@ func check(_ ys: UnsafeMutableBufferPointer<Float>, _ t: inout Tally) {
 }
 
 let sweepStride = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 7
+let benchOnly = sweepStride == 0
 let chunk = 1 << 20
 let lock = NSLockLike()
 final class NSLockLike { var m = pthread_mutex_t(); init() { pthread_mutex_init(&m, nil) }
@@ -59,6 +60,7 @@ func sweep(_ name: String, _ total: Int, _ value: @escaping @Sendable (Int) -> F
     for e in all.examples.prefix(8) { print("   y=\(e.0) (\(String(e.0.bitPattern, radix: 16))) fast=\(e.1) ref=\(e.2)") }
 }
 
+if !benchOnly {
 // (1) uniform_(-1, 1): fma(k·2⁻²⁴, 2, −1) = −1 + k·2⁻²³ exactly
 sweep("uniform(-1,1) grid", 1 << 24) { k in Float(k) * 0x1p-23 - 1 }
 // (2) every stride-th float in (−1, 1), both signs: bit patterns 0 ..< 0x3F80_0000
@@ -71,17 +73,22 @@ sweep("floats in (-1,1), stride \(sweepStride)", 2 * positives) { i in
 for y: Float in [0, -0.0, 1, -1, 1.5, -2, .nan, .infinity, 1 - 0x1p-24, -1 + 0x1p-24, 0x1p-149] {
     print("special", y, ErfinvFloat.erfinv(y), Float(erfinv(Double(y))))
 }
+}
 // throughput
 let n = 1 << 24
 let buf = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
 for i in 0..<n { buf[i] = Float(i) * 0x1p-23 - 1 }
-var t0 = DispatchTime.now().uptimeNanoseconds
-ErfinvFloat.truncNormalTransform(buf.baseAddress!, count: n, scale: 0.028, mean: 0, lo: -2, hi: 2)
-var t1 = DispatchTime.now().uptimeNanoseconds
-print("fast: \(Double(n) / Double(t1 - t0) * 1e3) M/s")
+var best = UInt64.max
+for _ in 0..<7 {
+    for i in 0..<n { buf[i] = Float(i) * 0x1p-23 - 1 }
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    ErfinvFloat.truncNormalTransform(buf.baseAddress!, count: n, scale: 0.028, mean: 0, lo: -2, hi: 2)
+    best = min(best, DispatchTime.now().uptimeNanoseconds - t0)
+}
+print("fast: \(Double(n) / Double(best) * 1e3) M/s (best of 7)")
 for i in 0..<n { buf[i] = Float(i) * 0x1p-23 - 1 }
-t0 = DispatchTime.now().uptimeNanoseconds
+let t0 = DispatchTime.now().uptimeNanoseconds
 var s: Float = 0
 for i in stride(from: 0, to: n, by: 16) { s += Float(erfinv(Double(buf[i]))) }
-t1 = DispatchTime.now().uptimeNanoseconds
+let t1 = DispatchTime.now().uptimeNanoseconds
 print("reference: \(Double(n / 16) / Double(t1 - t0) * 1e3) M/s (\(s))")

@@ -4,20 +4,34 @@ import MMEngine
 import Model
 import Tensors
 
-/// Pretrained checkpoints from the operator's checkpoint folder: relative paths only, never outside it.
+/// Pretrained checkpoints from the operator's checkpoint folder (relative paths only, never outside it) and from
+/// http(s) URLs under an allowed prefix.
 struct CheckpointDirectoryLoader: PretrainedLoader {
-    let root: String
+    /// nil: no checkpoint folder, only allowed URLs.
+    let root: String?
     let allowedURLPrefixes: [String]
+    var maxDownloadBytes: UInt64 = EngineOptions.defaultMaxCheckpointDownloadBytes
+    var downloadTimeout: Double = EngineOptions.defaultCheckpointDownloadTimeout
 
     func load(_ checkpoint: String) throws(PretrainedLoadError) -> [PretrainedTensor] {
+        if CheckpointDownload.isURL(checkpoint) {
+            let file = try CheckpointDownload.fetch(checkpoint, allowedPrefixes: allowedURLPrefixes,
+                                                    maxBytes: maxDownloadBytes, timeout: downloadTimeout)
+            // The reader keeps the file open; the name can go at once.
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            return try PretrainedFile.read(path: file, label: checkpoint)
+        }
         let path = try resolve(checkpoint)
         return try PretrainedFile.read(path: path, label: checkpoint)
     }
 
     /// The file inside `root` that `checkpoint` names, refusing escapes (absolute paths, `..`, symlinks out).
     func resolve(_ checkpoint: String) throws(PretrainedLoadError) -> String {
-        if checkpoint.hasPrefix("http://") || checkpoint.hasPrefix("https://") {
+        if CheckpointDownload.isURL(checkpoint) {
             throw PretrainedLoadError("checkpoint URLs are not allowed on this server: '\(checkpoint)'")
+        }
+        guard let root else {
+            throw PretrainedLoadError("checkpoint files are not available here (no checkpoint folder; start the service with --checkpoint-dir): '\(checkpoint)'")
         }
         if checkpoint.contains("://") {
             throw PretrainedLoadError("unsupported checkpoint scheme in '\(checkpoint)': give a path relative to the checkpoint folder")

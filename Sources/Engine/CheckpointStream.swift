@@ -2,12 +2,19 @@ import Checkpoints
 import Tensors
 
 /// Pulls a checkpoint file out of a plan, one tensor at a time: the writer's framing bytes around
-/// each tensor's freshly generated data. Memory is bounded by the largest tensor.
+/// each tensor's freshly generated data. Memory is bounded by the largest tensor: one staging buffer,
+/// allocated once (64-byte aligned, never zero-filled) and reused for every tensor; the values are
+/// generated straight into it (see `ValueGenerator.generate`) and copied once, into the caller's buffer.
 public final class CheckpointStream {
     private var writer: any CheckpointWriter
     private let generator: ValueGenerator
     private let plan: Plan
-    private var pending: [UInt8] = []
+    /// The current segment: `head` (writer prefix), `dataCount` bytes of `staging`, `tail` (writer suffix).
+    private var head: [UInt8] = []
+    private var tail: [UInt8] = []
+    private var dataCount = 0
+    private var staging: UnsafeMutableRawBufferPointer?
+    /// Read position inside the current segment.
     private var offset = 0
     private var nextEntry = 0
     private var finished = false
@@ -20,17 +27,32 @@ public final class CheckpointStream {
         self.generator = ValueGenerator(plan: plan)
     }
 
+    deinit { staging?.deallocate() }
+
+    private var segmentCount: Int { head.count + dataCount + tail.count }
+
     /// Fills up to `buffer.count` bytes; returns how many, 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let out = buffer.baseAddress else { return 0 }
         var written = 0
         while written < buffer.count {
-            if offset == pending.count {
+            if offset == segmentCount {
                 if !(try refill()) { break }
                 continue
             }
-            let n = min(buffer.count - written, pending.count - offset)
-            pending.withUnsafeBytes { src in
-                buffer.baseAddress!.advanced(by: written).copyMemory(from: src.baseAddress!.advanced(by: offset), byteCount: n)
+            let room = buffer.count - written
+            var n = 0
+            if offset < head.count {
+                n = min(room, head.count - offset)
+                head.withUnsafeBytes { out.advanced(by: written).copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+            } else if offset < head.count + dataCount {
+                let at = offset - head.count
+                n = min(room, dataCount - at)
+                out.advanced(by: written).copyMemory(from: staging!.baseAddress! + at, byteCount: n)
+            } else {
+                let at = offset - head.count - dataCount
+                n = min(room, tail.count - at)
+                tail.withUnsafeBytes { out.advanced(by: written).copyMemory(from: $0.baseAddress! + at, byteCount: n) }
             }
             offset += n
             written += n
@@ -39,31 +61,39 @@ public final class CheckpointStream {
         return written
     }
 
+    /// The staging buffer, sized for the largest tensor of the plan.
+    private func stagingBuffer() -> UnsafeMutableRawBufferPointer {
+        if let s = staging { return s }
+        let largest = plan.tensors.map { $0.record.count * $0.outputDType.byteSize }.max() ?? 0
+        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 64), alignment: 64)
+        staging = s
+        return s
+    }
+
     /// Produces the next segment: entry i's prefix + data + suffix, or the trailer.
     private func refill() throws -> Bool {
         offset = 0
         if nextEntry < plan.tensors.count {
             let i = nextEntry
             let size = plan.tensors[i].record.count * plan.tensors[i].outputDType.byteSize
-            var segment = writer.prefix(forEntry: i)
-            let dataStart = segment.count
-            segment.append(contentsOf: repeatElement(0, count: size))
-            try segment.withUnsafeMutableBytes { all in
-                let data = UnsafeMutableRawBufferPointer(rebasing: all[dataStart..<(dataStart + size)])
-                try generator.generate(i, into: data)
-                writer.consume(UnsafeRawBufferPointer(data), forEntry: i)
-            }
-            segment.append(contentsOf: writer.suffix(forEntry: i))
-            pending = segment
+            head = writer.prefix(forEntry: i)
+            let data = UnsafeMutableRawBufferPointer(rebasing: stagingBuffer()[0..<size])
+            dataCount = 0
+            try generator.generate(i, into: data)
+            dataCount = size
+            writer.consume(UnsafeRawBufferPointer(data), forEntry: i)
+            tail = writer.suffix(forEntry: i)
             nextEntry += 1
             return true
         }
+        dataCount = 0
+        tail = []
         if !finished {
             finished = true
-            pending = writer.trailer()
-            return !pending.isEmpty
+            head = writer.trailer()
+            return !head.isEmpty
         }
-        pending = []
+        head = []
         return false
     }
 }

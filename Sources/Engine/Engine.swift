@@ -12,9 +12,11 @@ public enum Engine {
                                defaultFormat: CheckpointFormat = .safetensors) throws(SpecError) -> PreparedJob
     {
         let request = try InitRequest(body, defaultFormat: defaultFormat)
-        let loader = options.checkpointDirectory.map {
-            CheckpointDirectoryLoader(root: $0, allowedURLPrefixes: options.allowedCheckpointURLPrefixes)
-        }
+        let loader = (options.checkpointDirectory != nil || !options.allowedCheckpointURLPrefixes.isEmpty)
+            ? CheckpointDirectoryLoader(root: options.checkpointDirectory, allowedURLPrefixes: options.allowedCheckpointURLPrefixes,
+                                        maxDownloadBytes: options.maxCheckpointDownloadBytes,
+                                        downloadTimeout: options.checkpointDownloadTimeout)
+            : nil
         let plan = try Plan.make(request, pretrained: loader)
         let job = PreparedJob(plan: plan)
         if job.contentLength > options.maxJobBytes {

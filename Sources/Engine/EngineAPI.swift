@@ -41,12 +41,23 @@ public struct EngineOptions: Sendable {
     public var maxJobBytes: UInt64
     /// Root folder for Pretrained `checkpoint` paths (nil: Pretrained is refused).
     public var checkpointDirectory: String?
-    /// URL prefixes Pretrained may download from.
+    /// URL prefixes Pretrained may download from (http/https; matched at a path boundary).
     public var allowedCheckpointURLPrefixes: [String]
+    /// Largest checkpoint download, in bytes.
+    public var maxCheckpointDownloadBytes: UInt64
+    /// Time limit for one checkpoint download, in seconds.
+    public var checkpointDownloadTimeout: Double
 
-    public init(maxJobBytes: UInt64 = 64 << 30, checkpointDirectory: String? = nil, allowedCheckpointURLPrefixes: [String] = []) {
+    public static let defaultMaxCheckpointDownloadBytes: UInt64 = 4 << 30
+    public static let defaultCheckpointDownloadTimeout: Double = 600
+
+    public init(maxJobBytes: UInt64 = 64 << 30, checkpointDirectory: String? = nil, allowedCheckpointURLPrefixes: [String] = [],
+                maxCheckpointDownloadBytes: UInt64 = EngineOptions.defaultMaxCheckpointDownloadBytes,
+                checkpointDownloadTimeout: Double = EngineOptions.defaultCheckpointDownloadTimeout) {
         self.maxJobBytes = maxJobBytes
         self.checkpointDirectory = checkpointDirectory
         self.allowedCheckpointURLPrefixes = allowedCheckpointURLPrefixes
+        self.maxCheckpointDownloadBytes = maxCheckpointDownloadBytes
+        self.checkpointDownloadTimeout = checkpointDownloadTimeout
     }
 }

@@ -30,59 +30,94 @@ final class ValueGenerator {
         prepared = true
     }
 
+    /// Float scratch for tensors that cannot be generated in place (converted on output); grown, then reused.
+    private var scratch: UnsafeMutableRawBufferPointer?
+
+    deinit { scratch?.deallocate() }
+
+    private func scratch<T>(_ type: T.Type, _ n: Int) -> UnsafeMutableBufferPointer<T> {
+        let bytes = n * MemoryLayout<T>.stride
+        if let s = scratch, s.count >= bytes {
+            return s.bindMemory(to: T.self).extracting(0..<n)
+        }
+        scratch?.deallocate()
+        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+        scratch = s
+        return s.bindMemory(to: T.self).extracting(0..<n)
+    }
+
     /// Writes tensor `index` (of `plan.tensors`) in its output dtype into `out`.
+    /// A float32 (float64) tensor written as float32 (float64) is generated in place when `out` is aligned
+    /// (on a little-endian host the encoding is the identity); anything else goes through a reused scratch buffer.
     func generate(_ index: Int, into out: UnsafeMutableRawBufferPointer) throws {
         if !prepared { prepare() }
         let t = plan.tensors[index]
         let record = t.record
         let n = record.count
         if n == 0 { return }
+        precondition(out.count == n * t.outputDType.byteSize, "ValueGenerator.generate: buffer size mismatch")
         switch record.dtype {
         case .float64:
-            let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-            defer { values.deallocate() }
+            #if _endian(little)
+            if t.outputDType == .float64, Int(bitPattern: out.baseAddress) % MemoryLayout<Double>.alignment == 0 {
+                try compute(t, into: out.bindMemory(to: Double.self))
+                return
+            }
+            #endif
+            let values = scratch(Double.self, n)
             try compute(t, into: values)
             encode(UnsafeBufferPointer(values), as: t.outputDType, into: out)
         case .int64, .int32, .bool:
-            let values = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-            defer { values.deallocate() }
+            let values = scratch(Double.self, n)
             try compute(t, into: values)
             writeIntegers(values, as: record.dtype, into: out)
         default:
-            let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
-            defer { values.deallocate() }
+            #if _endian(little)
+            if record.dtype == .float32, t.outputDType == .float32, Int(bitPattern: out.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+                try compute(t, into: out.bindMemory(to: Float.self))
+                return
+            }
+            #endif
+            let values = scratch(Float.self, n)
             try compute(t, into: values)
             if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
             encode(UnsafeBufferPointer(values), as: t.outputDType, into: out)
         }
     }
 
-    private func compute<T: BinaryFloatingPoint>(_ t: PlannedTensor, into values: UnsafeMutableBufferPointer<T>) throws {
+    private func compute(_ t: PlannedTensor, into values: UnsafeMutableBufferPointer<Float>) throws {
+        try compute(t, values) { fill, g in fill.apply(to: values, shape: t.record.shape, generator: &g) } copy: { try $0.read(into: values) }
+    }
+
+    private func compute(_ t: PlannedTensor, into values: UnsafeMutableBufferPointer<Double>) throws {
+        try compute(t, values) { fill, g in fill.apply(to: values, shape: t.record.shape, generator: &g) } copy: { try $0.read(into: values) }
+    }
+
+    /// The base write (a fill from its generator snapshot, or a copy) covers every element; without one
+    /// the tensor is zeros. Then the partial edits (zeroed rows).
+    private func compute<T: BinaryFloatingPoint>(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<T>,
+                                                 fill apply: (TensorFill, inout CPUGenerator) -> Void,
+                                                 copy: (any TensorSource) throws -> Void) throws {
         let timeline = plan.timeline
-        values.initialize(repeating: 0)
+        var covered = false
         if let base = t.baseOp {
             switch timeline.ops[base].write {
             case .fill(let fill):
                 var g = snapshots[base] ?? CPUGenerator(seed: 0)
-                if let f = values as? UnsafeMutableBufferPointer<Float> {
-                    fill.apply(to: f, shape: t.record.shape, generator: &g)
-                } else if let d = values as? UnsafeMutableBufferPointer<Double> {
-                    fill.apply(to: d, shape: t.record.shape, generator: &g)
-                }
+                apply(fill, &g)
+                covered = true
             case .copy(let source):
-                if let f = values as? UnsafeMutableBufferPointer<Float> {
-                    try source.read(into: f)
-                } else if let d = values as? UnsafeMutableBufferPointer<Double> {
-                    try source.read(into: d)
-                }
+                try copy(source)
+                covered = true
             case .zeroRow:
                 break
             }
         }
+        if !covered { values.initialize(repeating: 0) }
         for op in t.edits {
             if case .zeroRow(let row) = timeline.ops[op].write, let rows = t.record.shape.first, rows > 0 {
                 let width = t.record.count / rows
-                for i in (row * width)..<((row + 1) * width) { values[i] = 0 }
+                values.extracting((row * width)..<((row + 1) * width)).initialize(repeating: 0)
             }
         }
     }

@@ -27,7 +27,7 @@ extension InitContext {
         var lookup: [String: PretrainedTensor] = [:]
         for (k, t) in sd { lookup[k] = t }
         load(module, prefix: "", lookup, &result, origin: origin)
-        result.unexpected = sd.map(\.0).filter { isUnexpected($0, in: module) }
+        collectUnexpected(module, prefix: "", keys: sd.map(\.0), into: &result.unexpected)
         result.missing = result.missing.filter { !$0.contains("num_batches_tracked") }
         addPretrainedResult(result)
         updateInitInfo(module, p.info)
@@ -53,22 +53,25 @@ extension InitContext {
         for (name, c) in m.children { load(c, prefix: prefix + name + ".", sd, &result, origin: origin) }
     }
 
-    /// torch's unexpected-key rule: at each module the key reaches, its next component is neither a child nor local state.
-    private func isUnexpected(_ key: String, in root: Module) -> Bool {
-        var m = root
-        var rest = Substring(key)
-        while true {
+    /// torch's unexpected-key rule (`_load_from_state_dict(strict=True)`), module by module in `load` order: at the module
+    /// a key reaches, a dotted rest must start with a child's name, an undotted one must be local state (a parameter
+    /// or persistent buffer). Reported in traversal order, and within a module in state-dict order, as torch does.
+    private func collectUnexpected(_ m: Module, prefix: String, keys: [String], into out: inout [String]) {
+        for key in keys {
+            let rest = key.dropFirst(prefix.count)
             let parts = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
             let head = String(parts[0])
-            if let c = m.child(named: head) {
-                guard parts.count == 2 else { return false }
-                m = c
-                rest = parts[1]
-                continue
+            if parts.count > 1 {
+                if m.child(named: head) == nil { out.append(key) }
+            } else {
+                let isLocal = m.parameters.contains { $0.name == head }
+                    || m.buffers.contains { $0.name == head && timeline.tensors[$0.tensor].persistent }
+                if !isLocal { out.append(key) }
             }
-            let isLocal = m.parameters.contains { $0.name == head }
-                || m.buffers.contains { $0.name == head && timeline.tensors[$0.tensor].persistent }
-            return !isLocal
+        }
+        for (name, c) in m.children {
+            let childPrefix = prefix + name + "."
+            collectUnexpected(c, prefix: childPrefix, keys: keys.filter { $0.hasPrefix(childPrefix) }, into: &out)
         }
     }
 }

@@ -7,7 +7,7 @@ enum ContainerTensors {
     static func parameter(_ name: String, _ spec: JSONValue, at pointer: JSONPointer, module m: Module, builder b: ModelBuilder) throws(ModelError) {
         guard case .object(let o) = spec else { throw .invalid(pointer, "a parameter must be an object with a \"shape\"") }
         try onlyKeys(o, ["shape", "dtype", "requires_grad", "init"], at: pointer)
-        let shape = try shapeValue(o["shape"], at: pointer / "shape")
+        let shape = try shapeValue(o["shape"], at: pointer / "shape", allowInteger: true)
         let dtype = try dtypeValue(o["dtype"], at: pointer / "dtype")
         var requiresGrad = true
         if let r = o["requires_grad"] {
@@ -78,8 +78,11 @@ enum ContainerTensors {
         }
     }
 
-    private static func shapeValue(_ v: JSONValue?, at pointer: JSONPointer) throws(ModelError) -> [Int] {
+    /// `allowInteger`: parameters are `torch.zeros(shape)`, which takes a bare int as a 1-D size;
+    /// buffers are `torch.full(shape, ...)`, which does not.
+    private static func shapeValue(_ v: JSONValue?, at pointer: JSONPointer, allowInteger: Bool = false) throws(ModelError) -> [Int] {
         guard let v else { throw .invalid(pointer, "\"shape\" is required") }
+        if allowInteger, case .int = v { return try shapeValue(.array([v]), at: pointer) }
         guard case .array(let items) = v else { throw .invalid(pointer, "shape must be a list of non-negative integers") }
         var out: [Int] = []
         for (i, item) in items.enumerated() {

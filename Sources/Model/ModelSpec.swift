@@ -89,7 +89,9 @@ public enum ModelSpec {
     }
 
     private static func baseNames(_ v: JSONValue?, at pointer: JSONPointer) throws(ModelError) -> [String] {
-        guard let v, v != .null else { return ["BaseModule"] }
+        guard let v else { return ["BaseModule"] }
+        // torchref iterates node.get('bases', [...]): an explicit null is not "absent" there, it raises.
+        if v == .null { throw .rejected(pointer, "TypeError: 'NoneType' object is not iterable") }
         guard case .array(let items) = v else { throw .invalid(pointer, "bases must be a list of class names") }
         var out: [String] = []
         for (i, item) in items.enumerated() {
@@ -108,7 +110,9 @@ public enum ModelSpec {
     }
 
     private static func entries(_ v: JSONValue?, at pointer: JSONPointer) throws(ModelError) -> [(String, JSONValue, JSONPointer)] {
-        guard let v, v != .null else { return [] }
+        guard let v else { return [] }
+        // torchref calls node.get(key, {}).items(): an explicit null raises instead of meaning "none".
+        if v == .null { throw .rejected(pointer, "AttributeError: 'NoneType' object has no attribute 'items'") }
         guard case .object(let o) = v else { throw .invalid(pointer, "must be an object mapping names to entries") }
         return o.entries.map { ($0.key, $0.value, pointer / $0.key) }
     }

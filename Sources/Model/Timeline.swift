@@ -114,6 +114,9 @@ public final class Timeline: @unchecked Sendable {
         case .float64: v
         case .int64, .int32: v.rounded(.towardZero)
         case .bool: v != 0 ? 1 : 0
+        // fill_ converts the Python float to float first, then to the 16-bit type (as the generator does).
+        case .float16: Double(FloatBits.float(fromFloat16: FloatBits.float16(Float(v))))
+        case .bfloat16: Double(FloatBits.float(fromBFloat16: FloatBits.bfloat16(Float(v))))
         default: Double(Float(v))
         }
     }

@@ -1,29 +1,31 @@
 import Dispatch
 import Foundation
 
-/// Bounded admission for initialization jobs: at most `workers` run, at most `depth` more wait.
+/// Bounded admission for initialization jobs: at most `workers` stream at once, at most `depth` more wait.
 ///
 /// A job is admitted when its request is accepted (before the 200 is sent), waits for a
-/// worker when its stream first needs data, and keeps the worker until its stream ends
-/// (finished, client gone, or shutdown). Production steps run on a private concurrent queue,
-/// not the global pool, and never block on back-pressure (the HTTP layer stops asking).
+/// stream slot when its stream first needs data, and keeps the slot until its stream ends
+/// (finished, client gone, or shutdown). Its production steps run on the shared `CPUPool`, so
+/// a slow reader holds its slot (memory) but no CPU, and never blocks other jobs.
 final class JobQueue: @unchecked Sendable {
+    /// Stream slots.
     let workers: Int
     let depth: Int
     var capacity: Int { workers + depth }
+    private let cpu: CPUPool
 
     private let lock = NSLock()
     private var admitted = 0
     private var running = 0
     private var waiting: [JobTicket] = []
     private var saturatedLatch = false
-    private let executor = DispatchQueue(label: "weightinit.jobs", qos: .userInitiated, attributes: .concurrent)
     /// Reports (running, queued) after every change.
     private let onChange: @Sendable (Int, Int) -> Void
 
-    init(workers: Int, depth: Int, onChange: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) {
+    init(workers: Int, depth: Int, cpuWorkers: Int? = nil, onChange: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) {
         self.workers = max(1, workers)
         self.depth = max(0, depth)
+        self.cpu = CPUPool(limit: max(1, cpuWorkers ?? workers))
         self.onChange = onChange
     }
 
@@ -63,7 +65,7 @@ final class JobQueue: @unchecked Sendable {
                     running += 1
                     ticket.state = .running
                     started = true
-                    executor.async(execute: work)
+                    cpu.run(work)
                 } else {
                     ticket.state = .waiting(work)
                     waiting.append(ticket)
@@ -71,7 +73,7 @@ final class JobQueue: @unchecked Sendable {
             case .waiting:
                 ticket.state = .waiting(work)
             case .running:
-                executor.async(execute: work)
+                cpu.run(work)
             case .released:
                 break
             }
@@ -100,7 +102,7 @@ final class JobQueue: @unchecked Sendable {
                 if case .waiting(let work) = t.state {
                     running += 1
                     t.state = .running
-                    executor.async(execute: work)
+                    cpu.run(work)
                     next = t
                 }
             }

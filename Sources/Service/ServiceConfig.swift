@@ -18,10 +18,13 @@ public struct ServiceConfig: Sendable {
     /// Probe/metrics port (healthz, readyz, metrics) that stays responsive when every data
     /// connection is busy. 0 = ephemeral, negative = no ops listener.
     public var opsPort = 8081
-    /// Initializations generating at once (a job holds its worker until its stream ends).
+    /// Threads producing checkpoint bytes at once. A stream holds one only while its next chunk is
+    /// generated, so a slow reader never holds back other jobs' CPU.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
-    /// Accepted jobs waiting for a worker; beyond workers + queueDepth requests get 503.
-    public var queueDepth = 2 * ProcessInfo.processInfo.activeProcessorCount
+    /// Jobs streaming at once (each holds at most its largest tensor in memory until its stream ends).
+    public var maxStreams = 4 * ProcessInfo.processInfo.activeProcessorCount
+    /// Accepted jobs waiting for a stream slot; beyond maxStreams + queueDepth requests get 503.
+    public var queueDepth = 64
     /// Largest request body (413 beyond).
     public var maxBodyBytes = 8 << 20
     /// Largest checkpoint one job may produce (422 beyond).
@@ -48,6 +51,7 @@ public struct ServiceConfig: Sendable {
         if opsPort > 65535 { problems.append("ops port must be at most 65535") }
         if port != 0 && port == opsPort { problems.append("port and ops port must differ") }
         if workers < 1 { problems.append("workers must be at least 1") }
+        if maxStreams < 1 { problems.append("max streams must be at least 1") }
         if queueDepth < 0 { problems.append("queue depth must not be negative") }
         if maxBodyBytes < 1 { problems.append("max body bytes must be positive") }
         if maxJobBytes < 1 { problems.append("max job bytes must be positive") }

@@ -43,7 +43,7 @@ public final class WeightInitService: @unchecked Sendable {
         self.logger = logger
         let metrics = ServiceMetrics(version: backend.version)
         self.metrics = metrics
-        jobs = JobQueue(workers: config.workers, depth: config.queueDepth) { running, queued in
+        jobs = JobQueue(workers: config.maxStreams, depth: config.queueDepth, cpuWorkers: config.workers) { running, queued in
             metrics.jobsChanged(running: running, queued: queued)
         }
     }
@@ -85,7 +85,7 @@ public final class WeightInitService: @unchecked Sendable {
         }
         logger.info("listening", metadata: [
             "host": .string(config.host), "port": .stringConvertible(mainPort), "ops_port": .stringConvertible(opsPort),
-            "workers": .stringConvertible(jobs.workers), "queue_depth": .stringConvertible(jobs.depth),
+            "workers": .stringConvertible(config.workers), "max_streams": .stringConvertible(jobs.workers), "queue_depth": .stringConvertible(jobs.depth),
             "version": .string(backend.version),
         ])
     }

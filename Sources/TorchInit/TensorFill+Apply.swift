@@ -29,13 +29,11 @@ extension TensorFill {
         case .mmengineTruncNormal(let mean, let std, let a, let b):
             let p = TruncNormalParams(mean: mean, std: std, a: a, b: b)
             Distributions.uniform(out, from: p.lo, to: p.hi, &g)
-            let scale = Float(std * sqrt(2.0)), m = Float(mean), fa = Float(a), fb = Float(b)
-            for i in 0..<out.count {
-                var v = Float(erfinv(Double(out[i])))
-                v = v * scale
-                v = v + m
-                out[i] = clampNaN(v, fa, fb)
-            }
+            guard let p0 = out.baseAddress else { return }
+            // erfinv_, mul_(std·√2), add_(mean), clamp_(a, b) on float32, vectorized (ErfinvFloat gives the
+            // correctly rounded float erfinv: the same bits as Float(erfinv(Double(x))), see ErfinvFloatTests).
+            ErfinvFloat.truncNormalTransform(p0, count: out.count, scale: Float(std * sqrt(2.0)), mean: Float(mean),
+                                             lo: Float(a), hi: Float(b))
         case .orthogonal(let gain):
             Orthogonal.fill(out, shape: shape, gain: gain, &g)
         }

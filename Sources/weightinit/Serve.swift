@@ -17,9 +17,11 @@ struct Serve: ParsableCommand {
     var port: Int?
     @Option(help: "Probe and metrics port (/healthz, /readyz, /metrics); -1 disables it. [env: WEIGHTINIT_OPS_PORT] (default: 8081)")
     var opsPort: Int?
-    @Option(help: "Initializations generating at once. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
+    @Option(help: "Threads generating checkpoint data at once; a stream uses one only while producing its next chunk. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
-    @Option(help: "Accepted jobs that may wait for a worker; beyond that: 503 + Retry-After. [env: WEIGHTINIT_QUEUE_DEPTH] (default: 2 x CPU count)")
+    @Option(help: "Jobs streaming at once; each holds at most its largest tensor in memory. [env: WEIGHTINIT_MAX_STREAMS] (default: 4 x CPU count)")
+    var maxStreams: Int?
+    @Option(help: "Accepted jobs that may wait for a stream slot; beyond that: 503 + Retry-After. [env: WEIGHTINIT_QUEUE_DEPTH] (default: 64)")
     var queueDepth: Int?
     @Option(help: "Largest request body in bytes (413 beyond). [env: WEIGHTINIT_MAX_BODY_BYTES] (default: 8388608)")
     var maxBodyBytes: Int?
@@ -50,6 +52,7 @@ struct Serve: ParsableCommand {
         c.port = try value(port, "WEIGHTINIT_PORT", Int.init) ?? c.port
         c.opsPort = try value(opsPort, "WEIGHTINIT_OPS_PORT", Int.init) ?? c.opsPort
         c.workers = try value(workers, "WEIGHTINIT_WORKERS", Int.init) ?? c.workers
+        c.maxStreams = try value(maxStreams, "WEIGHTINIT_MAX_STREAMS", Int.init) ?? c.maxStreams
         c.queueDepth = try value(queueDepth, "WEIGHTINIT_QUEUE_DEPTH", Int.init) ?? c.queueDepth
         c.maxBodyBytes = try value(maxBodyBytes, "WEIGHTINIT_MAX_BODY_BYTES", Int.init) ?? c.maxBodyBytes
         c.maxJobBytes = try value(maxJobBytes, "WEIGHTINIT_MAX_JOB_BYTES", UInt64.init) ?? c.maxJobBytes

@@ -83,6 +83,26 @@ struct GoldenCase {
                 problems.append("init_info[\(k)]: got \(mine.debugDescription), want \(v.stringValue!.debugDescription)")
             }
         }
+        problems += try checkPretrained(report["pretrained"])
+        return problems
+    }
+
+    /// `expected_pretrained.json` (make_pretrained_cases.py: MMEngine's log of each Pretrained application) against
+    /// the report's `pretrained` section: same applications in the same order, same missing/unexpected/size-mismatch keys.
+    func checkPretrained(_ got: JSONValue?) throws -> [String] {
+        let url = directory.appendingPathComponent("expected_pretrained.json")
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        let want = try JSONCodec.parse([UInt8](Data(contentsOf: url))).arrayValue!
+        let mine = got?.arrayValue ?? []
+        guard mine.count == want.count else { return ["report lists \(mine.count) Pretrained applications, MMEngine logged \(want.count)"] }
+        var problems: [String] = []
+        for (i, (g, w)) in zip(mine, want).enumerated() {
+            for field in ["checkpoint", "prefix", "missing", "unexpected", "size_mismatch"] {
+                let a = g.objectValue?[field] ?? .null
+                let b = w.objectValue?[field] ?? .null
+                if a != b { problems.append("pretrained[\(i)].\(field): got \(JSONCodec.serialize(a)), want \(JSONCodec.serialize(b))") }
+            }
+        }
         return problems
     }
 

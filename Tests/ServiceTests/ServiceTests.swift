@@ -153,7 +153,7 @@ import Testing
     }
 
     @Test func fullQueueAnswers503AndReadinessFails() throws {
-        let (service, backend, _) = try startService { $0.workers = 1; $0.queueDepth = 1 }
+        let (service, backend, _) = try startService { $0.maxStreams = 1; $0.queueDepth = 1 }
         defer { service.shutdown() }
         let slow = jsonBody(["size": 50_000_000, "delay": 0.05])
         var held: [RawConnection] = []
@@ -164,6 +164,8 @@ import Testing
             held.append(c)
         }
         #expect(eventually { service.jobsRunning == 1 && service.jobsQueued == 1 })
+        #expect(eventually { backend.streamsMade == 1 }, "the running job made its stream")
+        Thread.sleep(forTimeInterval: 0.1)
         #expect(backend.streamsMade == 1, "a queued job allocates nothing")
         let refused = try rawRequest(port: service.mainPort, "POST", "/initialize", headers: jsonHeaders, body: slow)
         #expect(refused.status == 503)
@@ -182,7 +184,7 @@ import Testing
     }
 
     @Test func queuedJobWhoseClientLeavesGivesItsPlaceBack() throws {
-        let (service, backend, _) = try startService { $0.workers = 1; $0.queueDepth = 1 }
+        let (service, backend, _) = try startService { $0.maxStreams = 1; $0.queueDepth = 1 }
         defer { service.shutdown() }
         let slow = jsonBody(["size": 50_000_000, "delay": 0.05])
         let running = try RawConnection(port: service.mainPort)
@@ -236,7 +238,7 @@ import Testing
     @Test func probesAnswerFastWhileDataConnectionsAreFull() throws {
         let (service, _, _) = try startService {
             $0.connectionLimit = 4
-            $0.workers = 4
+            $0.maxStreams = 4
             $0.queueDepth = 0
         }
         defer { service.shutdown() }

@@ -50,7 +50,11 @@ struct BaseInit: Sendable {
 /// nil for a prior of 0: the division is Python float division, which raises ZeroDivisionError.
 func biasInitWithProb(_ p: Double) -> Double? {
     if p == 0 { return nil }
-    return -Foundation.log((1 - p) / p)
+    let odds = (1 - p) / p
+    // A prior outside [0, 1] makes the odds negative: numpy's log returns +nan there (glibc's is -nan), and the
+    // negation makes it -nan. The sign bit survives constant_ into the bias tensor.
+    if odds < 0 { return -Double.nan }
+    return -Foundation.log(odds)
 }
 
 /// An error raised while building an initializer from the registry: `build_from_cfg` prefixes the class location.

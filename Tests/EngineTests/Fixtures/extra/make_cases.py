@@ -2,8 +2,9 @@
 """Writes the spec.json of every extra golden case (run torchref.py on them afterwards).
 
     cd Tests/EngineTests/Fixtures/extra
-    python make_cases.py                      # writes */spec.json
-    python /work/shared/golden/torchref.py */ # writes expected.safetensors + expected.json
+    python make_cases.py                                            # writes <case>/spec.json
+    python /work/shared/golden/torchref.py $(python make_cases.py --dirs)   # expected.safetensors + expected.json
+(torchref.py needs absolute folder paths: it chdirs into each case.)
 
 Each case is small (a few KB) and targets one behaviour the shared golden cases do not pin down:
 leaf types with non-default arguments, initializer arguments, layer matching by base names,
@@ -12,7 +13,6 @@ output dtypes, seeds, MMEngine's mean-changed init_info quirk, and error cases.
 """
 import json
 import os
-import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = {}
@@ -558,6 +558,96 @@ case('nan_inf_bias_bfloat16', nan_net(), seed=140, dtype='bfloat16')
 case('nan_inf_bias_float16', nan_net(), seed=141, dtype='float16')
 case('nan_inf_bias_float32', nan_net(), seed=142)
 
+case('orthogonal_draws_only', net({
+    'p': net(type='P', parameters={
+        'o': {'shape': [3, 4], 'init': {'type': 'Orthogonal'}},            # 12 normal draws (per-element path), QR values dead
+        'o_empty': {'shape': [0, 3], 'init': {'type': 'Orthogonal', 'gain': 2}},   # no-op: no draws
+        'o_big': {'shape': [5, 4], 'init': {'type': 'Orthogonal'}},        # 20 draws on the fill path, values dead
+        'scalar': {'shape': [], 'init': {'type': 'Normal', 'std': 3}},     # uses the spare left by 'o'
+        'n': {'shape': [3], 'init': {'type': 'Normal'}}}),
+}, init_cfg=dict(type='Constant', val=0.5, layer='P'),
+    init_weights=[dict(param='p.o', type='Constant', val=1), dict(param='p.o_big', type='Zeros')]), seed=143)
+
+case('container_param_int_shape_null_init_cfg', net({'fc': lin(2, 2)}, type='P', init_cfg=None, init_weights=None,
+    parameters={'w': {'shape': 3, 'init': {'type': 'Normal'}}, 'z': {'shape': 0}}), seed=144)
+
+case('quirk_half_params_same_after_rounding', net({
+    'h': dict(type='HalfHead', parameters={'weight': {'shape': [2, 2], 'dtype': 'float16', 'init': {'type': 'Constant', 'val': 0.1}},
+                                          'bias': {'shape': [2], 'dtype': 'bfloat16', 'init': {'type': 'Constant', 'val': 1.0}}}),
+}, init_cfg=[dict(type='Constant', val=0.10001, bias=1.001, layer='HalfHead')]), seed=145)
+
+# ---------------------------------------------------------------- fuzz: random compositions (deterministic)
+import random as _random
+
+
+NMAX = 6
+
+
+def _fuzz_leaf(r):
+    k = r.randrange(14)
+    n = lambda: r.randint(1, NMAX)
+    if k == 0: return lin(n(), n(), bias=r.random() < 0.7)
+    if k == 1:
+        g = r.choice([1, 2]); return conv(r.randint(1, 3), 2 * g, 2 * g, r.randint(1, 3), groups=g, bias=r.random() < 0.7)
+    if k == 2:
+        g = r.choice([1, 2]); return convT(r.randint(1, 3), 2 * g, 2 * g, r.randint(1, 2), groups=g)
+    if k == 3: return dict(type=r.choice(['BatchNorm1d', 'BatchNorm2d', 'SyncBatchNorm']), num_features=n(),
+                           affine=r.random() < 0.8, track_running_stats=r.random() < 0.8)
+    if k == 4: return dict(type='LayerNorm', normalized_shape=[n()], bias=r.random() < 0.7)
+    if k == 5: return dict(type='GroupNorm', num_groups=1, num_channels=n())
+    if k == 6:
+        num = n(); return dict(type=r.choice(['Embedding', 'EmbeddingBag']), num_embeddings=num, embedding_dim=n(),
+                               padding_idx=r.choice([None, 0, -1]))
+    if k == 7:
+        e = r.choice([2, 4, 6]); return dict(type='MultiheadAttention', embed_dim=e, num_heads=2, bias=r.random() < 0.7,
+                                             add_bias_kv=r.random() < 0.5, kdim=r.choice([None, 3]))
+    if k == 8: return dict(type=r.choice(['LSTM', 'GRU', 'RNN']), input_size=n(), hidden_size=r.randint(2, 4),
+                           bidirectional=r.random() < 0.5, num_layers=r.randint(1, 2))
+    if k == 9: return dict(type='PReLU', num_parameters=n())
+    if k == 10: return dict(type='Bilinear', in1_features=n(), in2_features=n(), out_features=n())
+    if k == 11: return dict(type='RMSNorm', normalized_shape=n())
+    if k == 12: return dict(type='InstanceNorm2d', num_features=n(), affine=True)
+    return dict(type=r.choice(['ReLU', 'GELU', 'Identity', 'Dropout']))
+
+
+_SAFE_LAYERS = ['Linear', 'Conv1d', 'Conv2d', 'Conv3d', '_ConvNd', 'ConvTranspose2d', '_ConvTransposeNd', 'Embedding',
+                'Bilinear', 'Block', 'Stage', 'NonDynamicallyQuantizableLinear']
+
+
+def _fuzz_cfg(r, names):
+    t = r.choice(['Constant', 'Normal', 'Uniform', 'Xavier', 'Kaiming', 'TruncNormal', 'Caffe2Xavier'])
+    cfg = {'type': t, 'layer': r.sample(_SAFE_LAYERS, r.randint(1, 3))}
+    if t == 'Constant': cfg['val'] = r.choice([0, 1, 0.5, 2])
+    if t == 'Normal': cfg['std'] = r.choice([0.01, 1, 0.5])
+    if t == 'Uniform': cfg.update(a=r.choice([-1, 0]), b=r.choice([1, 0.5]))
+    if t == 'Xavier': cfg.update(distribution=r.choice(['normal', 'uniform']), gain=r.choice([1, 2.0]))
+    if t == 'Kaiming': cfg.update(mode=r.choice(['fan_in', 'fan_out']), distribution=r.choice(['normal', 'uniform']))
+    if t == 'TruncNormal': cfg.update(std=0.02)
+    if r.random() < 0.3: cfg['bias'] = r.choice([0, 0.1, 1])
+    if r.random() < 0.2: cfg['bias_prob'] = 0.01
+    if names and r.random() < 0.3:
+        cfg['override'] = {'name': r.choice(names), 'type': 'Constant', 'val': r.choice([0, 1, 3])}
+    return cfg
+
+
+def _fuzz_node(r, depth, tname):
+    children = {}
+    for i in range(r.randint(1, 4)):
+        if depth < 2 and r.random() < 0.3:
+            children[f'm{i}'] = _fuzz_node(r, depth + 1, r.choice(['Block', 'Stage']))
+        else:
+            children[f'm{i}'] = _fuzz_leaf(r)
+    node = {'type': tname, 'children': children}
+    if r.random() < 0.7:
+        node['init_cfg'] = [_fuzz_cfg(r, list(children)) for _ in range(r.randint(1, 2))]
+    return node
+
+
+for _k in range(12):
+    _r = _random.Random(1000 + _k)
+    case(f'fuzz_{_k:02d}', _fuzz_node(_r, 0, 'Net'), seed=_r.randint(-2 ** 40, 2 ** 40),
+         dtype=_r.choice([None, None, 'float16', 'bfloat16', 'float64']))
+
 # ---------------------------------------------------------------- error cases
 E = {
     'error_unknown_initializer_typo': net({'fc': lin(2, 2)}, init_cfg=dict(type='Kaimng', layer='Linear')),
@@ -640,6 +730,11 @@ E = {
     'error_dropout_p': net({'d': dict(type='Dropout', p=1.5)}),
     'error_leaf_dtype_string': net({'fc': lin(2, 2, dtype='float64')}),
     'error_relu_device': net({'r': dict(type='ReLU', device='cpu')}),
+    'error_null_bases': net({'fc': lin(2, 2)}, bases=None),
+    'error_null_children': dict(type='Net', children=None),
+    'error_null_parameters': net({'fc': lin(2, 2)}, parameters=None),
+    'error_null_buffers': net({'fc': lin(2, 2)}, buffers=None),
+    'error_buffer_int_shape': net(type='P', buffers={'b': {'shape': 3}}),
     'error_lazy_linear': net({'fc': dict(type='LazyLinear', out_features=3)}),
 }
 for name, model in E.items():
@@ -649,10 +744,13 @@ case('error_dtype_int64', net({'fc': lin(2, 2)}), dtype='int64')
 
 
 def main():
-    for d in os.listdir(HERE):
-        p = os.path.join(HERE, d)
-        if os.path.isdir(p) and d not in CASES and os.path.exists(os.path.join(p, 'spec.json')):
-            shutil.rmtree(p)  # a case that was renamed or dropped
+    # Other generators (make_pretrained_cases.py, ...) share this folder: never delete here, only point out
+    # folders that look like cases of ours that were renamed or dropped.
+    ours = ('leaf_', 'init_', 'layer_', 'override_', 'nested_', 'container_', 'steps_', 'dtype_', 'seed_', 'quirk_',
+            'error_', 'fuzz_', 'dead_', 'nan_', 'bases_', 'names_', 'signed_', 'orthogonal_', 'f64_', 'no_draws_')
+    for d in sorted(os.listdir(HERE)):
+        if d not in CASES and d.startswith(ours) and os.path.exists(os.path.join(HERE, d, 'spec.json')):
+            print('stale case folder (not written by this script):', d)
     for name, spec in CASES.items():
         d = os.path.join(HERE, name)
         os.makedirs(d, exist_ok=True)
@@ -662,4 +760,8 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    import sys
+    if sys.argv[1:] == ['--dirs']:
+        print(' '.join(os.path.join(HERE, n) for n in CASES))
+    else:
+        main()
