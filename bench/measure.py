@@ -33,8 +33,10 @@ def run(out_json, cmd):
         res['stdout'] = json.loads(stdout.decode().strip().splitlines()[-1])
     except Exception:
         res['stdout'] = stdout.decode(errors='replace')[-2000:]
+    runs = json.load(open(out_json)) if os.path.exists(out_json) else []  # one entry per repetition
+    runs.append(res)
     with open(out_json, 'w') as f:
-        json.dump(res, f)
+        json.dump(runs, f)
     return rc
 
 
@@ -96,24 +98,29 @@ def compare(spec_path, a_path, b_path):
 
 
 def table(results_dir, cases):
-    """Markdown table from RESULTS_DIR/{case}.{torch,ours,cmp}.json."""
-    rows = ['| model | params | torch init+save (s) | torch process (s) | ours (s) | time ours/torch | '
-            'torch peak RSS (MB) | ours peak RSS (MB) | RSS ours/torch | output |',
-            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+    """Markdown table from RESULTS_DIR/{case}.{torch,ours,cmp}.json: best (min) time of the repetitions, max RSS."""
+    rows = ['| model | params | torch init+save (s) | ours (s) | time ours/torch | torch CPU (s) | ours CPU (s) | '
+            'CPU ours/torch | torch peak RSS (MB) | ours peak RSS (MB) | RSS ours/torch | output |',
+            '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|']
     for c in cases:
         def load(kind):
             p = os.path.join(results_dir, f'{c}.{kind}.json')
             return json.load(open(p)) if os.path.exists(p) else None
         t, o, m = load('torch'), load('ours'), load('cmp')
+        t = [r for r in t or [] if r['rc'] == 0 and isinstance(r['stdout'], dict)]
+        o = [r for r in o or [] if r['rc'] == 0]
         if not t or not o:
-            rows.append(f'| {c} | | | | | | | | | missing |')
+            rows.append(f'| {c} | | | | | | | | | | | failed |')
             continue
-        ts = t['stdout'] if isinstance(t['stdout'], dict) else {}
-        tin = ts.get('total_s', float('nan'))
-        params = ts.get('params', 0)
-        rows.append(f"| {c} | {params / 1e6:.1f}M | {tin:.2f} | {t['wall_s']:.2f} | {o['wall_s']:.2f} | "
-                    f"{o['wall_s'] / tin:.2f} | {t['peak_rss_mb']:.0f} | {o['peak_rss_mb']:.0f} | "
-                    f"{o['peak_rss_mb'] / t['peak_rss_mb']:.2f} | {m['verdict'] if m else '?'} |")
+        params = t[0]['stdout']['params']
+        tin = min(r['stdout']['total_s'] for r in t)
+        tcpu = min(r['stdout'].get('cpu_s', float('nan')) for r in t)
+        trss = max(r['peak_rss_mb'] for r in t)
+        ow = min(r['wall_s'] for r in o)
+        ocpu = min(r['user_s'] + r['sys_s'] for r in o)
+        orss = max(r['peak_rss_mb'] for r in o)
+        rows.append(f"| {c} | {params / 1e6:.1f}M | {tin:.2f} | {ow:.2f} | **{ow / tin:.2f}** | {tcpu:.2f} | {ocpu:.2f} | "
+                    f"{ocpu / tcpu:.2f} | {trss:.0f} | {orss:.0f} | **{orss / trss:.2f}** | {m['verdict'] if m else '?'} |")
     return '\n'.join(rows)
 
 

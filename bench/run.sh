@@ -4,7 +4,8 @@
 #   bench/run.sh gpt-small vit-b # only these cases
 #   QUICK=1 bench/run.sh         # small sizes (smoke test, < 1 min)
 # Env: PYTHON (default .venv/bin/python), SCRATCH (default .build-bench), BENCH_TMP (outputs, deleted per case),
-#      SHARED_BENCH (specs.py + torch_baseline.py, default ../shared/bench), NO_BUILD=1, KEEP=1.
+#      SHARED_BENCH (specs.py, default ../shared/bench), REPEAT (runs per side, best time kept; default 2),
+#      NO_BUILD=1, KEEP=1.
 # Prints a table and writes it to bench/results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,8 @@ shared="${SHARED_BENCH:-$root/../shared/bench}"
 tmp="${BENCH_TMP:-$(mktemp -d /tmp/weightinit-bench.XXXXXX)}"
 mkdir -p "$tmp"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
-[ -f "$shared/specs.py" ] && [ -f "$shared/torch_baseline.py" ] || { echo "missing $shared/{specs,torch_baseline}.py (set SHARED_BENCH)" >&2; exit 2; }
+repeat="${REPEAT:-2}"
+[ -f "$shared/specs.py" ] || { echo "missing $shared/specs.py (set SHARED_BENCH)" >&2; exit 2; }
 
 if [ -z "${NO_BUILD:-}" ]; then
   echo "== building release ($scratch)" >&2
@@ -46,10 +48,13 @@ for c in "${cases[@]}"; do
   [ -n "${spec[$c]:-}" ] || { echo "unknown case $c (known: ${all[*]})" >&2; exit 2; }
   echo "== $c" >&2
   ${spec[$c]} > "$tmp/$c.spec.json"
-  "$py" bench/measure.py run "$tmp/$c.torch.json" -- "$py" "$shared/torch_baseline.py" "$tmp/$c.spec.json" "$tmp/$c.torch.safetensors" \
-    || { echo "torch baseline failed on $c" >&2; status=1; }
-  "$py" bench/measure.py run "$tmp/$c.ours.json" -- "$bin" init "$tmp/$c.spec.json" -o "$tmp/$c.ours.safetensors" \
-    || { echo "weightinit failed on $c" >&2; status=1; }
+  rm -f "$tmp/$c.torch.json" "$tmp/$c.ours.json"
+  for _ in $(seq "$repeat"); do  # alternate the two sides
+    "$py" bench/measure.py run "$tmp/$c.torch.json" -- "$py" bench/torch_baseline.py "$tmp/$c.spec.json" "$tmp/$c.torch.safetensors" \
+      || { echo "torch baseline failed on $c" >&2; status=1; }
+    "$py" bench/measure.py run "$tmp/$c.ours.json" -- "$bin" init "$tmp/$c.spec.json" -o "$tmp/$c.ours.safetensors" \
+      || { echo "weightinit failed on $c" >&2; status=1; }
+  done
   "$py" bench/measure.py compare-json "$tmp/$c.cmp.json" "$tmp/$c.spec.json" "$tmp/$c.torch.safetensors" "$tmp/$c.ours.safetensors" >&2 \
     || status=1
   [ -n "${KEEP:-}" ] || rm -f "$tmp/$c.torch.safetensors" "$tmp/$c.ours.safetensors"
@@ -64,9 +69,10 @@ torchv="$("$py" -c 'import torch, mmengine; print(f"torch {torch.__version__} ({
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
   echo "- machine: $(hostname), $cpu, $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB RAM, $(uname -sr)"
   echo "- $torchv; $(swift --version 2>&1 | head -1)"
-  echo "- torch: \`torch_baseline.py\` (manual_seed + build + init_weights + save_file, timed in-process, excludes"
+  echo "- torch: \`bench/torch_baseline.py\` (manual_seed + build + init_weights + save_file, timed in-process: excludes"
   echo "  interpreter start and \`import torch\`); ours: the whole \`weightinit init\` process (start, plan, generate, write)."
-  echo "  Peak RSS: ru_maxrss of each process. output: byte comparison of every tensor (TruncNormal: ≤2 ulp, ≤0.1%)."
+  echo "  Times: best of $repeat runs per side (wall; CPU = user + sys). Peak RSS: ru_maxrss of each process (max over runs)."
+  echo "  output: byte comparison of every tensor, torch vs ours (TruncNormal specs: ≤ 2 ulp in ≤ 0.1 % of elements)."
   echo
   echo "$table"
 } > bench/results.md

@@ -183,6 +183,22 @@ import Testing
         #expect(try rawRequest(port: service.opsPort, "GET", "/readyz").status == 200)
     }
 
+    @Test func aSlowReaderHoldsNoWorkerFromOtherJobs() throws {
+        // One CPU worker, two stream slots: a client that stops reading must not stall the other stream.
+        let (service, backend, _) = try startService { $0.workers = 1; $0.maxStreams = 2; $0.queueDepth = 0 }
+        defer { service.shutdown() }
+        let stalled = try RawConnection(port: service.mainPort)
+        try stalled.sendRequest("POST", "/initialize", headers: jsonHeaders, body: jsonBody(["size": 64_000_000]))
+        #expect(try stalled.readHead().status == 200)   // then never reads the body
+        #expect(eventually { backend.streamsMade == 1 })
+        let start = Date()
+        let other = try rawRequest(port: service.mainPort, "POST", "/initialize", headers: jsonHeaders,
+                                   body: jsonBody(["size": 4_000_000]))
+        #expect(other.status == 200 && other.complete && other.body.count == 4_000_000)
+        #expect(Date().timeIntervalSince(start) < 5, "the second stream finished while the first reader stalled")
+        _ = stalled
+    }
+
     @Test func queuedJobWhoseClientLeavesGivesItsPlaceBack() throws {
         let (service, backend, _) = try startService { $0.maxStreams = 1; $0.queueDepth = 1 }
         defer { service.shutdown() }

@@ -281,7 +281,7 @@ class _Exporter:
         kwargs = OrderedDict()
         for arg, default in self._leaf_signature(cls, name, path):
             value = self._leaf_argument(m, name, arg, path)
-            if arg in _COLLAPSIBLE and isinstance(value, (tuple, list)) and len(value) > 0 \
+            if name.startswith("Conv") and arg in _COLLAPSIBLE and isinstance(value, (tuple, list)) and value \
                     and all(x == value[0] for x in value) and not isinstance(value[0], str):
                 value = value[0]
             if default is not _REQUIRED and _same(value, default):
@@ -342,7 +342,8 @@ class _Exporter:
         try:
             with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ref = cls(**kwargs, device="meta") if meta else cls(**kwargs)
+                args = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+                ref = cls(**args, device="meta") if meta else cls(**args)
         except Exception as e:
             raise UnsupportedModuleError(path, f"torch.nn.{name}(**{dict(kwargs)}) fails: {type(e).__name__}: {e}")
         want = [(k, tuple(v.shape)) for k, v in ref.state_dict(keep_vars=True).items()]
