@@ -15,9 +15,11 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------------------------------------------------
 FROM ${SWIFT_IMAGE} AS build
 
-# Headers and pkg-config files of the C libraries (the Swift image brings the toolchain).
+# Headers and pkg-config files of the C libraries (the Swift image brings the toolchain). libcurl: the
+# statically linked FoundationNetworking (Pretrained URL downloads) links -lcurl.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmicrohttpd-dev libjansson-dev pkg-config zlib1g-dev \
+      libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -37,13 +39,13 @@ RUN swift build -c release --static-swift-stdlib --product weightinit \
 # ---------------------------------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE} AS runtime
 
-# Runtime libraries only: libmicrohttpd (HTTP), jansson (JSON), zlib (the PyTorch zip writer/reader).
-# libc6/libstdc++6/libgcc-s1 come with the base image. No ca-certificates: checkpoint URLs are not
-# downloaded yet (see --allow-checkpoint-url-prefix); add it when they are.
+# Runtime libraries only: libmicrohttpd (HTTP), jansson (JSON), zlib (the PyTorch zip writer/reader),
+# libcurl + ca-certificates (FoundationNetworking: Pretrained downloads from --allow-checkpoint-url-prefix
+# over https). libc6/libstdc++6/libgcc-s1 come with the base image.
 # Versions are not pinned on purpose: bookworm's point releases and security updates replace them.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmicrohttpd12 libjansson4 zlib1g \
+ && apt-get install -y --no-install-recommends libmicrohttpd12 libjansson4 zlib1g libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 weightinit \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \

@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Every golden case through the command line, as a user would run it:
 #   weightinit init CASE/spec.json -o out.safetensors && compare.py CASE out.safetensors
-# Error cases must exit non-zero with a message. Prints "N passed, M failed".
+#   weightinit init CASE/spec.json -o out.pth         && compare.py CASE out.pth   (when PYTHON has torch)
+# Error cases must exit non-zero with a message. One .pth is also checked with `unzip -t` (when unzip exists).
+# Prints "N passed, M failed" (each format of each case counts once).
+#   scripts/golden-cli.sh [PYTHON]    # e.g. .venv/bin/python; default python3 (numpy needed; torch for .pth)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python="${1:-python3}"
-bin=".build/debug/weightinit"
+bin="${WEIGHTINIT_BIN:-.build/debug/weightinit}"   # WEIGHTINIT_BIN: another build folder
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 passed=0; failed=0
+formats="safetensors"
+if "$python" -c "import torch" 2>/dev/null; then
+  formats="safetensors pth"
+else
+  echo "note: $python has no torch: skipping the .pth checks"
+fi
+zipchecked=""
 for dir in Tests/EngineTests/Fixtures/golden/*/ Tests/EngineTests/Fixtures/extra/*/; do
   [ -f "$dir/expected.json" ] || continue
   name="$(basename "$dir")"
@@ -22,11 +32,20 @@ for dir in Tests/EngineTests/Fixtures/golden/*/ Tests/EngineTests/Fixtures/extra
     fi
     continue
   fi
-  for fmt in safetensors; do
+  for fmt in $formats; do
     if ! "$bin" init "$dir/spec.json" -o "$out/$name.$fmt" 2>"$out/err"; then
       echo "FAIL $name ($fmt): $(cat "$out/err")"; failed=$((failed+1)); continue
     fi
-    if r=$("$python" scripts/compare.py "$dir" "$out/$name.$fmt"); then passed=$((passed+1)); else echo "$r"; failed=$((failed+1)); fi
+    if r=$("$python" scripts/compare.py "$dir" "$out/$name.$fmt"); then passed=$((passed+1)); else echo "$r ($fmt)"; failed=$((failed+1)); fi
+    if [ "$fmt" = pth ] && [ -z "$zipchecked" ] && command -v unzip >/dev/null; then
+      zipchecked=1
+      if unzip -tq "$out/$name.pth" >"$out/unzip" 2>&1; then
+        echo "unzip -t $name.pth: $(cat "$out/unzip")"
+      else
+        echo "FAIL unzip -t $name.pth: $(cat "$out/unzip")"; failed=$((failed+1))
+      fi
+    fi
+    rm -f "$out/$name.$fmt"
   done
 done
 echo "golden cases through the CLI:"

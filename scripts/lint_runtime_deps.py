@@ -19,12 +19,12 @@ import subprocess
 import sys
 
 
-def runtime_packages(dockerfile):
-    """The packages `apt-get install` names in the last stage of the Dockerfile."""
+def runtime_packages(dockerfile, stage=-1):
+    """The packages `apt-get install` names in a stage of the Dockerfile (default: the last one)."""
     text = open(dockerfile, encoding="utf-8").read()
     text = re.sub(r"\\\n", " ", text)  # join continuation lines
-    stages = re.split(r"(?im)^\s*FROM\s", text)
-    last = stages[-1]
+    stages = re.split(r"(?im)^\s*FROM\s", text)[1:]
+    last = stages[stage]
     packages = []
     for line in last.splitlines():
         if not re.match(r"(?i)\s*RUN\s", line):

@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
-python="$(scripts/python-env.sh)"
+# torch is needed to judge .pth output (torch.load) and for the Python client's round-trip tests.
+python="$(WITH_TORCH=1 scripts/python-env.sh)"
 export WEIGHTINIT_TEST_PYTHON="$python"
 swift build --build-tests
 swift test --skip-build
 scripts/golden-cli.sh "$python"
+WEIGHTINIT_BINARY="$PWD/.build/debug/weightinit" clients/python/run-tests.sh

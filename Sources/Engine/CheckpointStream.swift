@@ -61,6 +61,32 @@ public final class CheckpointStream {
         return written
     }
 
+    /// Zero-copy alternative to `read`: calls `body` with the next bytes of the file (at most `limit`), viewed
+    /// in the stream's own memory (valid only during the call), and returns its result; nil at the end.
+    /// The command line writes these views straight to the file, skipping the copy into a chunk buffer.
+    public func withNextChunk<R>(limit: Int = 64 << 20, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        precondition(limit > 0, "CheckpointStream.withNextChunk: limit must be positive")
+        while offset == segmentCount {
+            if !(try refill()) { return nil }
+        }
+        let result: R, n: Int
+        if offset < head.count {
+            n = min(limit, head.count - offset)
+            result = try head.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + n)])) }
+        } else if offset < head.count + dataCount {
+            let at = offset - head.count
+            n = min(limit, dataCount - at)
+            result = try body(UnsafeRawBufferPointer(start: staging!.baseAddress! + at, count: n))
+        } else {
+            let at = offset - head.count - dataCount
+            n = min(limit, tail.count - at)
+            result = try tail.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[at..<(at + n)])) }
+        }
+        offset += n
+        position += UInt64(n)
+        return result
+    }
+
     /// The staging buffer, sized for the largest tensor of the plan.
     private func stagingBuffer() -> UnsafeMutableRawBufferPointer {
         if let s = staging { return s }

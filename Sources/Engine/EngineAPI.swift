@@ -49,7 +49,7 @@ public struct EngineOptions: Sendable {
     public var checkpointDownloadTimeout: Double
 
     public static let defaultMaxCheckpointDownloadBytes: UInt64 = 4 << 30
-    public static let defaultCheckpointDownloadTimeout: Double = 600
+    public static let defaultCheckpointDownloadTimeout: Double = 300
 
     public init(maxJobBytes: UInt64 = 64 << 30, checkpointDirectory: String? = nil, allowedCheckpointURLPrefixes: [String] = [],
                 maxCheckpointDownloadBytes: UInt64 = EngineOptions.defaultMaxCheckpointDownloadBytes,

@@ -38,7 +38,7 @@ extension Engine {
                 "type": .string(t),
                 "bases": .array(LeafSignatures.bases(of: t).map { .string($0) }),
                 "arguments": .array(LeafSignatures.arguments(of: t).map { a in
-                    var o: JSONObject = ["name": .string(a.name), "required": .bool(a.defaultValue == nil)]
+                    var o: JSONObject = ["name": .string(a.name), "required": .bool(a.required)]
                     if let d = a.defaultValue { o["default"] = d }
                     return .object(o)
                 }),

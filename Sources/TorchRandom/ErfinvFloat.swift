@@ -7,14 +7,24 @@
 /// `Float(erfinv(Double(y)))` (the accurate reference in Erfinv.swift) for every input of the 2⁻²³ grid that
 /// `uniform_(-1, 1)` produces and for all but a handful per ten million of arbitrary floats (see ErfinvFloatTests).
 /// Every lane is computed the same way, so a value does not depend on its position in the buffer.
+///
+/// `erfinv` and `truncNormalTransform` then apply `ErfinvMKL`'s exception table, so they return exactly torch's
+/// float32 `erfinv_` on x86 MKL builds (`vmsErfInv`, not always correctly rounded) for every float;
+/// `correctlyRounded` is the float erfinv without that step.
 public enum ErfinvFloat {
     @usableFromInline typealias V = SIMD16<Double>
     @usableFromInline typealias M = SIMDMask<SIMD16<Int64>>
 
-    /// erfinv(y) rounded to float: ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
+    /// torch's float32 erfinv (MKL `vmsErfInv` HA): ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
     @inlinable
     public static func erfinv(_ y: Float) -> Float {
         lanes(SIMD16<Float>(repeating: y))[0]
+    }
+
+    /// erfinv(y) correctly rounded to float (no MKL correction): ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
+    @inlinable
+    public static func correctlyRounded(_ y: Float) -> Float {
+        lanes(SIMD16<Float>(repeating: y), mkl: false)[0]
     }
 
     /// MMEngine's float32 transform after `uniform_(l, u)`: `x.erfinv_(); x.mul_(scale); x.add_(mean); x.clamp_(lo, hi)`
@@ -46,9 +56,9 @@ public enum ErfinvFloat {
         return c.replacing(with: v, where: v .!= v)
     }
 
-    /// erfinv of sixteen floats.
+    /// erfinv of sixteen floats: torch/MKL's floats, or with `mkl: false` the correctly rounded ones.
     @inline(__always) @usableFromInline
-    static func lanes(_ yf: SIMD16<Float>) -> SIMD16<Float> {
+    static func lanes(_ yf: SIMD16<Float>, mkl: Bool = true) -> SIMD16<Float> {
         let y = V(yf)
         let q = (1 - y) * (1 + y)  // 1 ∓ y exact for a float y; one rounding
         let w = -log(q)
@@ -84,7 +94,9 @@ public enum ErfinvFloat {
         if !all(central) {  // rare: 1 − |y| ≲ 1e-3, or a special value
             p = p.replacing(with: tails(w), where: .!central)
         }
-        var r = SIMD16<Float>(p * y)
+        let d = p * y
+        var r = SIMD16<Float>(d)
+        if mkl { ErfinvMKL.apply(&r, y: yf, d: d) }
         let ay = yf.replacing(with: -yf, where: yf .< 0)
         let ordinary = ay .< 1
         if !all(ordinary) {

@@ -10,6 +10,8 @@ struct EngineBackend: InitializationBackend {
         options = EngineOptions(maxJobBytes: maxJobBytes, checkpointDirectory: checkpointDir, allowedCheckpointURLPrefixes: allowedURLPrefixes)
     }
 
+    init(options: EngineOptions) { self.options = options }
+
     func prepare(_ body: JSONValue) throws(BackendError) -> PreparedCheckpoint {
         do {
             return PreparedJobAdapter(job: try Engine.prepare(body, options: options))

@@ -21,6 +21,9 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Folder that Pretrained `checkpoint` paths are relative to (default: the spec file's folder).")
     var checkpointDir: String?
 
+    @Option(help: "URL prefix Pretrained checkpoints may be downloaded from; repeatable (default: none, URLs refused).")
+    var allowCheckpointURLPrefix: [String] = []
+
     func run() throws {
         var body = try SpecFile.read(spec)
         if let format {
@@ -29,7 +32,8 @@ struct InitCommand: ParsableCommand {
         }
         let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
         let defaultFormat: CheckpointFormat = (ext == "pth" || ext == "pt") ? .pytorch : .safetensors
-        let job = try SpecFile.prepare(body, spec: spec, checkpointDir: checkpointDir, defaultFormat: defaultFormat)
+        let job = try SpecFile.prepare(body, spec: spec, checkpointDir: checkpointDir, defaultFormat: defaultFormat,
+                                       urlPrefixes: allowCheckpointURLPrefix)
         try write(job)
     }
 
@@ -40,15 +44,13 @@ struct InitCommand: ParsableCommand {
             throw CLIError("cannot write \(output)")
         }
         let stream = job.makeStream()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
-        defer { buffer.deallocate() }
         var total: UInt64 = 0
-        while true {
-            let n = try stream.read(into: buffer)
-            if n == 0 { break }
-            handle.write(Data(bytesNoCopy: buffer.baseAddress!, count: n, deallocator: .none))
-            total += UInt64(n)
-        }
+        // Each tensor's bytes go from the stream's staging buffer straight to the file (no intermediate copy).
+        while try stream.withNextChunk({ chunk in
+            guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+            handle.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: chunk.count, deallocator: .none))
+            total += UInt64(chunk.count)
+        }) != nil {}
         try handle.close()
         guard total == job.contentLength else { throw CLIError("internal error: wrote \(total) bytes, planned \(job.contentLength)") }
         _ = try? FileManager.default.removeItem(atPath: output)
@@ -92,10 +94,12 @@ enum SpecFile {
         }
     }
 
-    static func prepare(_ body: JSONValue, spec: String, checkpointDir: String?, defaultFormat: CheckpointFormat) throws -> PreparedJob {
+    static func prepare(_ body: JSONValue, spec: String, checkpointDir: String?, defaultFormat: CheckpointFormat,
+                        urlPrefixes: [String] = []) throws -> PreparedJob {
         let dir = checkpointDir ?? URL(fileURLWithPath: spec).deletingLastPathComponent().path
         do {
-            return try Engine.prepare(body, options: EngineOptions(checkpointDirectory: dir), defaultFormat: defaultFormat)
+            return try Engine.prepare(body, options: EngineOptions(checkpointDirectory: dir, allowedCheckpointURLPrefixes: urlPrefixes),
+                                      defaultFormat: defaultFormat)
         } catch {
             throw CLIError("\(spec): \(error.description)")
         }

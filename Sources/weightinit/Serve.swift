@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Logging
 import Service
@@ -15,7 +16,7 @@ struct Serve: ParsableCommand {
     var host: String?
     @Option(help: "Data port; 0 picks a free one. [env: WEIGHTINIT_PORT] (default: 8080)")
     var port: Int?
-    @Option(help: "Probe and metrics port (/healthz, /readyz, /metrics); -1 disables it. [env: WEIGHTINIT_OPS_PORT] (default: 8081)")
+    @Option(help: "Probe and metrics port (/healthz, /readyz, /metrics); --ops-port=-1 disables it. [env: WEIGHTINIT_OPS_PORT] (default: 8081)")
     var opsPort: Int?
     @Option(help: "Threads generating checkpoint data at once; a stream uses one only while producing its next chunk. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
@@ -45,6 +46,10 @@ struct Serve: ParsableCommand {
     var checkpointDir: String?
     @Option(help: "URL prefix Pretrained checkpoints may be downloaded from; repeatable. [env: WEIGHTINIT_ALLOW_CHECKPOINT_URL_PREFIX, comma-separated]")
     var allowCheckpointURLPrefix: [String] = []
+    @Option(help: "Largest Pretrained checkpoint download, in bytes. [env: WEIGHTINIT_MAX_CHECKPOINT_DOWNLOAD_BYTES] (default: 4294967296)")
+    var maxCheckpointDownloadBytes: UInt64?
+    @Option(help: "Seconds one Pretrained checkpoint download may take. [env: WEIGHTINIT_CHECKPOINT_DOWNLOAD_TIMEOUT] (default: 300)")
+    var checkpointDownloadTimeout: Double?
 
     func run() throws {
         var c = ServiceConfig()
@@ -74,7 +79,13 @@ struct Serve: ParsableCommand {
             : (env["WEIGHTINIT_ALLOW_CHECKPOINT_URL_PREFIX"] ?? "").split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 
-        let backend = EngineBackend(checkpointDir: checkpointDir, maxJobBytes: c.maxJobBytes, allowedURLPrefixes: prefixes)
+        var options = EngineOptions(maxJobBytes: c.maxJobBytes, checkpointDirectory: checkpointDir, allowedCheckpointURLPrefixes: prefixes)
+        options.maxCheckpointDownloadBytes = try value(maxCheckpointDownloadBytes, "WEIGHTINIT_MAX_CHECKPOINT_DOWNLOAD_BYTES", UInt64.init)
+            ?? options.maxCheckpointDownloadBytes
+        options.checkpointDownloadTimeout = try value(checkpointDownloadTimeout, "WEIGHTINIT_CHECKPOINT_DOWNLOAD_TIMEOUT", Double.init)
+            ?? options.checkpointDownloadTimeout
+        guard options.checkpointDownloadTimeout > 0 else { throw ValidationError("the checkpoint download timeout must be positive") }
+        let backend = EngineBackend(options: options)
         try WeightInitService(config: c, backend: backend).run()
     }
 

@@ -82,7 +82,7 @@ final class CheckpointIOTests: XCTestCase {
 
     func testHandMadeCheckpointLoads() throws {
         let dir = folder()
-        FileManager.default.createFile(atPath: dir + "/ok.pth", contents: Data(Self.linearCheckpoint()))
+        _ = FileManager.default.createFile(atPath: dir + "/ok.pth", contents: Data(Self.linearCheckpoint()))
         let job = try Engine.prepare(Self.spec("ok.pth"), options: EngineOptions(checkpointDirectory: dir))
         let st = try SafetensorsFile(bytes: GoldenCase(directory: URL(fileURLWithPath: dir)).drain(job))
         XCTAssertEqual(st.tensors["fc.weight"]!.bytes, Self.floats([1, 2, 3, 4]))
@@ -100,12 +100,12 @@ final class CheckpointIOTests: XCTestCase {
         inner.op("}"); inner.str("fc.weight")
         inner.rebuild(count: 4) { p in p.global("os", "system"); p.str("touch " + marker); p.raw([0x85]); p.op("R") }
         inner.op("s"); inner.op(".")
-        FileManager.default.createFile(atPath: dir + "/top.pth", contents: Data(TestZip.torchZip(pickle: top.b)))
-        FileManager.default.createFile(atPath: dir + "/inner.pth", contents: Data(TestZip.torchZip(pickle: inner.b)))
+        _ = FileManager.default.createFile(atPath: dir + "/top.pth", contents: Data(TestZip.torchZip(pickle: top.b)))
+        _ = FileManager.default.createFile(atPath: dir + "/inner.pth", contents: Data(TestZip.torchZip(pickle: inner.b)))
         // Legacy format: the same object as the pickle after the magic number, protocol and sys info.
         var legacy: [UInt8] = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]
         legacy += [0x80, 2, 0x4d, 0xe9, 0x03, 0x2e] + [0x80, 2, 0x7d, 0x2e] + top.b + [0x80, 2, 0x5d, 0x2e]
-        FileManager.default.createFile(atPath: dir + "/legacy.pth", contents: Data(legacy))
+        _ = FileManager.default.createFile(atPath: dir + "/legacy.pth", contents: Data(legacy))
         let options = EngineOptions(checkpointDirectory: dir)
         expectRefusal(Self.spec("top.pth"), options, contains: ["top.pth", "not a dict"])
         expectRefusal(Self.spec("inner.pth"), options, contains: ["inner.pth", "fc.weight"])
@@ -119,8 +119,8 @@ final class CheckpointIOTests: XCTestCase {
         let outside = root + "/outside"
         try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: outside + "/secret.pth", contents: Data(Self.linearCheckpoint()))
-        FileManager.default.createFile(atPath: dir + "/sub/inside.pth", contents: Data(Self.linearCheckpoint()))
+        _ = FileManager.default.createFile(atPath: outside + "/secret.pth", contents: Data(Self.linearCheckpoint()))
+        _ = FileManager.default.createFile(atPath: dir + "/sub/inside.pth", contents: Data(Self.linearCheckpoint()))
         try FileManager.default.createSymbolicLink(atPath: dir + "/link.pth", withDestinationPath: outside + "/secret.pth")
         try FileManager.default.createSymbolicLink(atPath: dir + "/linkdir", withDestinationPath: outside)
         try FileManager.default.createSymbolicLink(atPath: dir + "/inside-link.pth", withDestinationPath: dir + "/sub/inside.pth")
@@ -155,24 +155,24 @@ final class CheckpointIOTests: XCTestCase {
         let dir = folder()
         let good = Self.linearCheckpoint()
         for cut in [good.count / 2, good.count - 10, 30] {
-            FileManager.default.createFile(atPath: dir + "/cut\(cut).pth", contents: Data(good[..<cut]))
+            _ = FileManager.default.createFile(atPath: dir + "/cut\(cut).pth", contents: Data(good[..<cut]))
             expectRefusal(Self.spec("cut\(cut).pth"), EngineOptions(checkpointDirectory: dir), contains: ["cut\(cut).pth"], within: 2)
         }
         // The pickle record declared deflated with a 4 GB uncompressed size.
         var deflated = TestZip.make([("archive/data.pkl", TestPickle.linearStateDict())], method: 8, uncompressedSize: 0xFFFF_FFF0)
-        FileManager.default.createFile(atPath: dir + "/deflate.pth", contents: Data(deflated))
+        _ = FileManager.default.createFile(atPath: dir + "/deflate.pth", contents: Data(deflated))
         expectRefusal(Self.spec("deflate.pth"), EngineOptions(checkpointDirectory: dir), contains: ["deflate.pth"], within: 2)
         // A stored record claiming 4 GB in a tiny file.
         deflated = TestZip.make([("archive/data.pkl", TestPickle.linearStateDict())], method: 0, uncompressedSize: 0xFFFF_FFF0,
                                 compressedSize: 0xFFFF_FFF0)
-        FileManager.default.createFile(atPath: dir + "/huge.pth", contents: Data(deflated))
+        _ = FileManager.default.createFile(atPath: dir + "/huge.pth", contents: Data(deflated))
         expectRefusal(Self.spec("huge.pth"), EngineOptions(checkpointDirectory: dir), contains: ["huge.pth"], within: 2)
         // A storage record that claims 2^40 floats behind a tiny data record.
         var p = TestPickle()
         p.op("}"); p.str("fc.weight")
         p.rebuild(count: 4) { $0.floatStorage(key: "0", count: 1 << 40) }
         p.op("s"); p.op(".")
-        FileManager.default.createFile(atPath: dir + "/storage.pth",
+        _ = FileManager.default.createFile(atPath: dir + "/storage.pth",
                                        contents: Data(TestZip.torchZip(pickle: p.b, storages: [("0", Self.floats([1, 2, 3, 4]))])))
         expectRefusal(Self.spec("storage.pth"), EngineOptions(checkpointDirectory: dir), contains: ["storage.pth"], within: 2)
     }

@@ -53,7 +53,10 @@ struct GoldenCase {
         if UInt64(bytes.count) != job.contentLength { return ["wrote \(bytes.count) bytes, planned \(job.contentLength)"] }
         let got = try SafetensorsFile(bytes: bytes)
         let want = try SafetensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
-        let loose = (try String(contentsOf: directory.appendingPathComponent("spec.json"), encoding: .utf8)).contains("TruncNormal")
+        // float32 TruncNormal is bit-exact (ErfinvMKL reproduces MKL's vmsErfInv); float64 storage runs MKL's vmdErfInv,
+        // which our double erfinv matches only to ≈1 ulp, so a spec with a float64 TruncNormal tensor keeps some leeway.
+        let specText = try String(contentsOf: directory.appendingPathComponent("spec.json"), encoding: .utf8)
+        let loose = specText.contains("TruncNormal") && specText.contains("\"float64\"")
         var problems: [String] = []
         let keys = expected.objectValue!["keys"]!.arrayValue!.map { $0.stringValue! }
         if got.names != keys { problems.append("keys differ:\n    got  \(got.names)\n    want \(keys)") }

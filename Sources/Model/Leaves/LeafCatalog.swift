@@ -25,36 +25,36 @@ enum LeafCatalog {
 
         let inplace = ["inplace"]
         for name in ["ReLU", "SiLU", "Hardswish", "Mish", "ReLU6", "SELU", "Hardsigmoid"] {
-            t[name] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: inplace))
+            t[name] = ParameterFreeLeaf.type(bases: ["Module"], optional: inplace)
         }
         for name in ["Sigmoid", "Tanh", "Softsign", "Tanhshrink"] {
-            t[name] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build())
+            t[name] = ParameterFreeLeaf.type(bases: ["Module"])
         }
-        t["GELU"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["approximate"]))
-        t["LeakyReLU"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["negative_slope", "inplace"]))
-        t["ELU"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["alpha", "inplace"]))
-        t["Softplus"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["beta", "threshold"]))
-        t["Hardtanh"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["min_val", "max_val", "inplace"]))
+        t["GELU"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["approximate"])
+        t["LeakyReLU"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["negative_slope", "inplace"])
+        t["ELU"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["alpha", "inplace"])
+        t["Softplus"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["beta", "threshold"])
+        t["Hardtanh"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["min_val", "max_val", "inplace"])
         for name in ["Softmax", "LogSoftmax", "Softmin", "GLU"] {
-            t[name] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["dim"]))
+            t[name] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["dim"])
         }
-        t["Identity"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(anyArguments: true))
-        t["Flatten"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(optional: ["start_dim", "end_dim"]))
-        t["Unflatten"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(required: ["dim", "unflattened_size"]))
-        t["Upsample"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(
-            optional: ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"]))
-        t["PixelShuffle"] = LeafType(bases: ["Module"], build: ParameterFreeLeaf.build(required: ["upscale_factor"]))
+        t["Identity"] = ParameterFreeLeaf.type(bases: ["Module"], anyArguments: true)
+        t["Flatten"] = ParameterFreeLeaf.type(bases: ["Module"], optional: ["start_dim", "end_dim"])
+        t["Unflatten"] = ParameterFreeLeaf.type(bases: ["Module"], required: ["dim", "unflattened_size"])
+        t["Upsample"] = ParameterFreeLeaf.type(bases: ["Module"],
+            optional: ["size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"])
+        t["PixelShuffle"] = ParameterFreeLeaf.type(bases: ["Module"], required: ["upscale_factor"])
         for name in ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"] {
-            t[name] = LeafType(bases: ["_DropoutNd"], build: DropoutLeaf.build)
+            t[name] = LeafType(bases: ["_DropoutNd"], build: DropoutLeaf.build, isParameterFree: true)
         }
         for d in 1...3 {
-            t["MaxPool\(d)d"] = LeafType(bases: ["_MaxPoolNd"], build: ParameterFreeLeaf.build(
-                required: ["kernel_size"], optional: ["stride", "padding", "dilation", "return_indices", "ceil_mode"]))
-            t["AvgPool\(d)d"] = LeafType(bases: ["_AvgPoolNd"], build: ParameterFreeLeaf.build(
-                required: ["kernel_size"], optional: ["stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"]))
-            t["AdaptiveAvgPool\(d)d"] = LeafType(bases: ["_AdaptiveAvgPoolNd"], build: ParameterFreeLeaf.build(required: ["output_size"]))
-            t["AdaptiveMaxPool\(d)d"] = LeafType(bases: ["_AdaptiveMaxPoolNd"], build: ParameterFreeLeaf.build(
-                required: ["output_size"], optional: ["return_indices"]))
+            t["MaxPool\(d)d"] = ParameterFreeLeaf.type(bases: ["_MaxPoolNd"],
+                required: ["kernel_size"], optional: ["stride", "padding", "dilation", "return_indices", "ceil_mode"])
+            t["AvgPool\(d)d"] = ParameterFreeLeaf.type(bases: ["_AvgPoolNd"],
+                required: ["kernel_size"], optional: ["stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"])
+            t["AdaptiveAvgPool\(d)d"] = ParameterFreeLeaf.type(bases: ["_AdaptiveAvgPoolNd"], required: ["output_size"])
+            t["AdaptiveMaxPool\(d)d"] = ParameterFreeLeaf.type(bases: ["_AdaptiveMaxPoolNd"],
+                required: ["output_size"], optional: ["return_indices"])
         }
         return t
     }()

@@ -32,18 +32,19 @@ enum NormBaseLeaf {
     }
 }
 
-/// `nn.GroupNorm(num_groups, num_channels)`.
+/// `nn.GroupNorm(num_groups, num_channels, eps, affine, *, bias=True)`.
 enum GroupNormLeaf {
     static func build(_ a: inout LeafArguments, _ m: Module, _ b: ModelBuilder) throws(ModelError) {
         let groups = try a.int("num_groups")
         let c = try a.size("num_channels")
         let affine = try a.bool("affine", default: true)
+        let bias = try a.bool("bias", default: true)
         a.ignore("eps")
         try a.finish()
         if groups == 0 || c % groups != 0 {
             throw .rejected(a.at("num_channels"), "ValueError: num_channels must be divisible by num_groups")
         }
-        try affineParameters(m, b, shape: [c], affine: affine, bias: true)
+        try affineParameters(m, b, shape: [c], affine: affine, bias: bias)
     }
 }
 

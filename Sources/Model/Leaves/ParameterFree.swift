@@ -2,6 +2,12 @@ import JSON
 
 /// Layers without parameters or buffers: only their argument names are checked.
 enum ParameterFreeLeaf {
+    /// The catalog entry: `build` plus the names the registry lists.
+    static func type(bases: [String], required: [String] = [], optional: [String] = [], anyArguments: Bool = false) -> LeafType {
+        LeafType(bases: bases, build: build(required: required, optional: optional, anyArguments: anyArguments),
+                 freeArguments: required.map { ($0, true) } + optional.map { ($0, false) }, isParameterFree: true)
+    }
+
     /// `required`: arguments without a default; `optional`: the rest of the constructor's keywords.
     static func build(required: [String] = [], optional: [String] = [], anyArguments: Bool = false)
         -> @Sendable (inout LeafArguments, Module, ModelBuilder) throws(ModelError) -> Void

@@ -66,6 +66,7 @@ _RNN_ARGS = [("input_size", None), ("hidden_size", None), ("num_layers", 1), ("b
              ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)]
 _COLLAPSIBLE = {"kernel_size", "stride", "padding", "dilation", "output_padding"}
 _SKIP_ARGS = {"self", "device", "dtype", "process_group", "_weight", "_freeze"}
+_DEPRECATED_ALIASES = {"Hardtanh": {"min_value", "max_value"}}  # stored as min_val / max_val
 _REQUIRED = inspect.Parameter.empty
 
 _SPEC_DTYPES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16",
@@ -303,8 +304,9 @@ class _Exporter:
             params = inspect.signature(cls.__init__).parameters.values()
         except (TypeError, ValueError) as e:  # pragma: no cover
             raise UnsupportedModuleError(path, f"cannot read the signature of torch.nn.{name}: {e}")
+        skip = _SKIP_ARGS | _DEPRECATED_ALIASES.get(name, set())
         return [(p.name, p.default) for p in params
-                if p.name not in _SKIP_ARGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+                if p.name not in skip and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
     @staticmethod
     def _leaf_argument(m: nn.Module, name: str, arg: str, path: str) -> Any:
@@ -413,6 +415,8 @@ class _Exporter:
 
     @staticmethod
     def _resolve(declaration: Any, m: nn.Module, path: str, origin: str) -> Dict[str, Any]:
+        if isinstance(declaration, staticmethod):
+            declaration = declaration.__func__
         if callable(declaration) and not isinstance(declaration, (list, tuple, Mapping)):
             declaration = declaration(m)
         if declaration is None:

@@ -1,0 +1,145 @@
+/// Makes the float32 erfinv bit-identical to torch's on x86 MKL builds (Intel MKL `vmsErfInv`, HA mode).
+///
+/// `ErfinvFloat`'s polynomial result rounded to float is the correctly rounded erfinv; MKL's HA result is not always:
+/// over all 2,130,706,432 floats in (−1, 1), 120,954 of MKL's results (60,477 per sign, an exact mirror image) are
+/// 1 ulp away from it. Each such input lies within 0.002 ulp of a rounding midpoint (exact erfinv halfway between two
+/// floats), so the kernel only consults the exception table (`ErfinvMKLTable.encoded`, an exhaustive enumeration
+/// against torch, see scripts/erfinv_mkl/make_table.py) for lanes whose double-precision result is within
+/// 2⁻⁸ ulp of a midpoint: ≈ 0.8 % of arbitrary inputs.
+///
+/// The table stores, for each positive exception input, MKL's result bits mod 4; the correction picks, among our
+/// float and its two neighbours, the one with those low bits (unique in any three consecutive floats). So it stays
+/// right for a base function that is within 1 ulp of MKL at those inputs — but a changed base function may create
+/// new exceptions: regenerate the table and rerun the exhaustive check after changing `ErfinvFloat.lanes`.
+public enum ErfinvMKL {
+    /// Lanes whose discarded double bits (below float precision) are within ±`window` of the midpoint 2²⁸ are candidates.
+    @usableFromInline static let window: UInt64 = 1 << 21  // 2⁻⁸ ulp of the float result
+    /// Inputs (positive bit patterns) below this never need a correction.
+    @usableFromInline static let base: UInt32 = 0x3380_0000
+    @usableFromInline static let bucketShift: UInt32 = 12
+
+    /// Decoded once at first use.
+    @usableFromInline final class Table: @unchecked Sendable {
+        /// Sorted positive input bit patterns of the exceptions.
+        let keys: [UInt32]
+        /// MKL's result bits & 3, one byte each.
+        let residues: [UInt8]
+        /// keys[starts[k] ..< starts[k + 1]] are the keys with (key − base) >> bucketShift == k.
+        let starts: [Int32]
+
+        init(encoded: String) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(encoded.utf8.count * 3 / 4)
+            var acc: UInt32 = 0, nbits = 0
+            for c in encoded.utf8 {
+                let v: UInt32
+                switch c {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = UInt32(c - UInt8(ascii: "A"))
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): v = UInt32(c - UInt8(ascii: "a")) + 26
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt32(c - UInt8(ascii: "0")) + 52
+                case UInt8(ascii: "+"): v = 62
+                case UInt8(ascii: "/"): v = 63
+                default: continue  // newlines, padding
+                }
+                acc = (acc << 6) | v
+                nbits += 6
+                if nbits >= 8 {
+                    nbits -= 8
+                    bytes.append(UInt8(truncatingIfNeeded: acc >> UInt32(nbits)))
+                }
+            }
+            // LEB128 varints: (key − previous key) << 2 | residue, previous key starting at `base`.
+            var keys: [UInt32] = [], residues: [UInt8] = []
+            var prev = ErfinvMKL.base
+            var value: UInt64 = 0, shift: UInt64 = 0
+            for b in bytes {
+                value |= UInt64(b & 0x7F) << shift
+                shift += 7
+                if b & 0x80 != 0 { continue }
+                prev += UInt32(value >> 2)
+                keys.append(prev)
+                residues.append(UInt8(value & 3))
+                value = 0
+                shift = 0
+            }
+            let buckets = Int((0x3F80_0000 - ErfinvMKL.base) >> ErfinvMKL.bucketShift) + 1
+            var starts = [Int32](repeating: 0, count: buckets + 1)
+            var j = 0
+            for k in 0..<buckets {
+                starts[k] = Int32(j)
+                while j < keys.count && Int((keys[j] - ErfinvMKL.base) >> ErfinvMKL.bucketShift) == k { j += 1 }
+            }
+            starts[buckets] = Int32(j)
+            precondition(j == keys.count && keys.count == ErfinvMKLTable.count, "ErfinvMKL: corrupt exception table")
+            self.keys = keys
+            self.residues = residues
+            self.starts = starts
+        }
+
+        /// MKL's result bits & 3 for the positive input bit pattern `b`, or nil when our float is already MKL's.
+        @usableFromInline func residue(_ b: UInt32) -> UInt8? {
+            guard b >= ErfinvMKL.base, b < 0x3F80_0000 else { return nil }
+            let k = Int((b - ErfinvMKL.base) >> ErfinvMKL.bucketShift)
+            var j = Int(starts[k])
+            let end = Int(starts[k + 1])
+            while j < end {
+                if keys[j] == b { return residues[j] }
+                j += 1
+            }
+            return nil
+        }
+    }
+
+    @usableFromInline static let table = Table(encoded: ErfinvMKLTable.encoded)
+
+    /// Number of positive exception inputs in the table.
+    public static var exceptionCount: Int { table.keys.count }
+
+    /// MKL's float for input `y` given our correctly rounded float `r` (same sign as y; finite, |y| < 1).
+    @inline(never) @usableFromInline
+    static func correct(_ y: Float, _ r: Float) -> Float {
+        guard let m = table.residue(y.bitPattern & 0x7FFF_FFFF) else { return r }
+        let o = r.bitPattern & 0x7FFF_FFFF
+        let sign = r.bitPattern & 0x8000_0000
+        switch (UInt32(m) &- o) & 3 {
+        case 1: return Float(bitPattern: sign | (o + 1))
+        case 3: return Float(bitPattern: sign | (o - 1))
+        default: return r
+        }
+    }
+
+    /// Corrects the lanes of `r` (our floats for inputs `y`, rounded from the doubles `d`) that are MKL exceptions.
+    @inline(__always) @usableFromInline
+    static func apply(_ r: inout SIMD16<Float>, y: SIMD16<Float>, d: SIMD16<Double>) {
+        // Candidates: the 29 double mantissa bits below float precision are within ±window of 2²⁸ (a midpoint).
+        // A plain lane loop over memory, one bit per lane: LLVM vectorizes it (SIMD16<UInt64> operators with
+        // scalar operands fell back to a lane-by-lane loop through the stack, 60 % of the whole kernel's time).
+        var near: UInt32 = 0
+        withUnsafeBytes(of: d) { db in
+            for k in 0..<16 {
+                let low = db.load(fromByteOffset: 8 &* k, as: UInt64.self) & ((1 << 29) - 1)
+                near |= (low &- ((1 << 28) - window)) < 2 &* window ? 1 << UInt32(k) : 0
+            }
+        }
+        if near != 0 { correctLanes(&r, y: y, near: near) }
+    }
+
+    /// The rare path of `apply`. Lanes are read and written through memory once: indexing a SIMD16 lane by lane
+    /// (`r[k] = …`) reloads the whole vector after each scalar store (a store-forwarding stall per lane).
+    @inline(never) @usableFromInline
+    static func correctLanes(_ r: inout SIMD16<Float>, y: SIMD16<Float>, near: UInt32) {
+        var out = r
+        withUnsafeMutableBytes(of: &out) { ob in
+            withUnsafeBytes(of: y) { yb in
+                var bits = near
+                while bits != 0 {
+                    let k = bits.trailingZeroBitCount
+                    bits &= bits &- 1
+                    let v = correct(yb.load(fromByteOffset: 4 &* k, as: Float.self), ob.load(fromByteOffset: 4 &* k, as: Float.self))
+                    ob.storeBytes(of: v, toByteOffset: 4 &* k, as: Float.self)
+                }
+            }
+        }
+        r = out
+    }
+}

@@ -1,0 +1,179 @@
+"""Error paths: what the exporter refuses, and the service's problem+json errors."""
+import http.server
+import threading
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+import torch.nn as nn  # noqa: E402
+from mmengine.model import BaseModule  # noqa: E402
+
+import wi_models as M  # noqa: E402
+from weightinit_client import (IncompleteResponseError, UnsupportedModuleError, WeightInitError,  # noqa: E402
+                               initialize, initializers, plan, register_init_weights, spec_from_module)
+
+
+class Holder(BaseModule):
+    def __init__(self, **children):
+        super().__init__()
+        for k, v in children.items():
+            self.add_module(k, v)
+
+
+class MyLinear(nn.Linear):
+    pass
+
+
+class Tied(BaseModule):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.head = nn.Linear(4, 10, bias=False)
+        self.head.weight = self.emb.weight
+
+
+class Overrides(BaseModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def init_weights(self):
+        super().init_weights()
+        nn.init.zeros_(self.fc.bias)
+
+
+class RandomParam(BaseModule):
+    def __init__(self):
+        super().__init__()
+        self.p = nn.Parameter(torch.randn(4))
+
+
+@pytest.mark.parametrize("model, path, words", [
+    (lambda: Holder(a=Holder(enc=nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2,
+                                                       enable_nested_tensor=False))), "a.enc", "TransformerEncoder"),
+    (lambda: Holder(x=MyLinear(2, 3)), "x", "subclasses torch.nn.Linear"),
+    (lambda: Holder(lazy=nn.LazyLinear(3)), "lazy", "lazy"),
+    (lambda: Tied(), "head", "tied"),
+    (lambda: (lambda l: Holder(a=l, b=l))(nn.Linear(2, 2)), "b", "same module"),
+    (lambda: Holder(blk=Holder(o=Overrides())), "blk.o", "overrides init_weights"),
+    (lambda: Holder(r=RandomParam()), "r", "non-constant"),
+    (lambda: Holder(a=nn.Linear(2, 2), b=nn.Linear(2, 2).double()), "", "several dtypes"),
+    (lambda: Holder(lin=(lambda l: (setattr(l, "weight", nn.Parameter(torch.zeros(5, 5))), l)[1])(nn.Linear(2, 3))),
+     "lin", "not those"),
+])
+def test_unsupported_module(model, path, words):
+    with pytest.raises(UnsupportedModuleError) as e:
+        spec_from_module(model())
+    assert e.value.path == path
+    assert words in str(e.value)
+    assert (f"'{path}'" if path else "root") in str(e.value)
+
+
+def test_declared_override_and_registry():
+    class Overrides2(Overrides):
+        pass
+
+    spec_steps = [{"param": "fc.bias", "type": "Zeros"}]
+    register_init_weights(Overrides, spec_steps)
+    try:
+        assert spec_from_module(Overrides())["model"]["init_weights"] == spec_steps
+        assert spec_from_module(Overrides2())["model"]["init_weights"] == spec_steps  # inherited override
+    finally:
+        from weightinit_client import export
+        export._registry.pop(Overrides)
+
+    class Again(Overrides):
+        __weightinit__ = {"init_weights": spec_steps}
+
+        def init_weights(self):
+            super().init_weights()
+
+    class Again2(Again):
+        def init_weights(self):  # overridden again, declared only on the parent
+            pass
+
+    assert spec_from_module(Again())["model"]["init_weights"] == spec_steps
+    with pytest.raises(UnsupportedModuleError, match="declared for"):
+        spec_from_module(Again2())
+
+
+def test_dead_init_cfg_warns():
+    with pytest.warns(UserWarning, match="never applied"):
+        spec = spec_from_module(M.NestedNet())
+    assert "init_cfg" not in spec["model"]["children"]["plain"]["children"]["0"]
+    assert spec["model"]["children"]["plain"]["type"] == "Sequential"
+    assert spec["model"]["children"]["plain"]["bases"] == ["Module"]
+
+
+def test_422_names_the_pointer(server):
+    spec = {"seed": 0, "model": {"type": "Net", "children": {"c": {"type": "Conv2d", "in_channels": 1,
+                                                                   "out_channels": 1}}}}
+    with pytest.raises(WeightInitError) as e:
+        initialize(server.url, spec)
+    err = e.value
+    assert err.status == 422
+    assert err.pointer and err.pointer.startswith("/model/children/c")
+    assert err.title and "kernel_size" in (err.detail or "")
+    assert err.problem["status"] == 422
+    with pytest.raises(WeightInitError) as e:
+        plan(server.url, {"model": {"type": "Net", "children": {"c": {"type": "Conv2D", "in_channels": 1}}}})
+    assert e.value.status == 422 and e.value.pointer == "/model/children/c/type" and "Conv2d" in e.value.detail
+
+
+def test_422_for_an_exported_init_cfg_mmengine_rejects(server):
+    class BadOverride(BaseModule):
+        def __init__(self):
+            super().__init__(init_cfg=dict(type="Normal", layer="Linear", override=dict(name="nope", std=1.0)))
+            self.fc = nn.Linear(2, 2)
+
+    spec = spec_from_module(BadOverride(), seed=0)
+    with pytest.raises(WeightInitError) as e:
+        initialize(server.url, spec)
+    assert e.value.status == 422
+    assert e.value.pointer.startswith("/model/init_cfg")
+
+
+def test_400_and_404(server):
+    with pytest.raises(WeightInitError) as e:
+        initialize(server.url, '{"model": ')
+    assert e.value.status == 400
+    with pytest.raises(WeightInitError) as e:
+        plan(server.url + "/nowhere", {"model": {"type": "Linear", "in_features": 1, "out_features": 1}})
+    assert e.value.status == 404
+
+
+def test_initializers(server):
+    reg = initializers(server.url)
+    text = str(reg)
+    for name in ("Kaiming", "TruncNormal", "Pretrained", "MultiheadAttention", "LSTM"):
+        assert name in text
+
+
+class _ShortHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"x" * 100)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *a):
+        pass
+
+
+def test_short_stream_is_an_error(tmp_path):
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _ShortHandler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    try:
+        out = tmp_path / "x.safetensors"
+        with pytest.raises(IncompleteResponseError) as e:
+            initialize(f"http://127.0.0.1:{httpd.server_port}", {"model": {"type": "Identity"}}, str(out))
+        assert "100" in str(e.value)
+        assert not out.exists()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
