@@ -47,9 +47,8 @@ FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmicrohttpd12 libjansson4 zlib1g libcurl4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 weightinit \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin weightinit \
+ && groupadd --gid 10001 weightinit \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin weightinit \
  && install -d -o 10001 -g 10001 -m 0755 /checkpoints
 
 COPY --from=build /out/usr/local/bin/weightinit /usr/local/bin/weightinit

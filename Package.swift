@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "TorchRandom", dependencies: ["Tensors"], swiftSettings: kernelSettings),
         .target(name: "TorchInit", dependencies: ["Tensors", "TorchRandom"], swiftSettings: kernelSettings),
         .target(name: "Model", dependencies: ["JSON", "Tensors", "TorchInit"]),
-        .target(name: "Checkpoints", dependencies: ["Tensors"], linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "JSON"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MMEngine", dependencies: ["JSON", "Tensors", "TorchInit", "Model", "Checkpoints"]),
         .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "MMEngine", "Checkpoints"]),
 
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TorchInitTests", dependencies: ["TorchInit", "TorchRandom", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
         // Starts the real `weightinit` binary on ephemeral ports and talks HTTP to it.
         .testTarget(name: "IntegrationTests", dependencies: ["JSON"]),

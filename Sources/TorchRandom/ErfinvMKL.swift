@@ -20,12 +20,13 @@ public enum ErfinvMKL {
 
     /// Decoded once at first use.
     @usableFromInline final class Table: @unchecked Sendable {
-        /// Sorted positive input bit patterns of the exceptions.
+        /// Sorted positive input bit patterns of the exceptions (not used by the lookup).
         let keys: [UInt32]
-        /// MKL's result bits & 3, one byte each.
-        let residues: [UInt8]
-        /// keys[starts[k] ..< starts[k + 1]] are the keys with (key − base) >> bucketShift == k.
-        let starts: [Int32]
+        /// The lookup (≈ 210 KB, so that a lookup mostly hits cache): entries[starts[k] ..< starts[k + 1]] are the
+        /// keys with (key − base) >> bucketShift == k, each as (key & 0xFFF) << 2 | (MKL result bits & 3).
+        /// Allocated once for the life of the process.
+        let starts: UnsafeMutablePointer<UInt16>
+        let entries: UnsafeMutablePointer<UInt16>
 
         init(encoded: String) {
             var bytes: [UInt8] = []
@@ -62,18 +63,21 @@ public enum ErfinvMKL {
                 value = 0
                 shift = 0
             }
-            let buckets = Int((0x3F80_0000 - ErfinvMKL.base) >> ErfinvMKL.bucketShift) + 1
-            var starts = [Int32](repeating: 0, count: buckets + 1)
+            let buckets = Int((0x3F80_0000 - ErfinvMKL.base) >> ErfinvMKL.bucketShift)
+            precondition(keys.count == ErfinvMKLTable.count && keys.count < 1 << 16, "ErfinvMKL: corrupt exception table")
+            starts = .allocate(capacity: buckets + 1)
+            entries = .allocate(capacity: max(keys.count, 1))
             var j = 0
             for k in 0..<buckets {
-                starts[k] = Int32(j)
-                while j < keys.count && Int((keys[j] - ErfinvMKL.base) >> ErfinvMKL.bucketShift) == k { j += 1 }
+                starts[k] = UInt16(j)
+                while j < keys.count && Int((keys[j] - ErfinvMKL.base) >> ErfinvMKL.bucketShift) == k {
+                    entries[j] = UInt16(keys[j] & 0xFFF) << 2 | UInt16(residues[j])
+                    j += 1
+                }
             }
-            starts[buckets] = Int32(j)
-            precondition(j == keys.count && keys.count == ErfinvMKLTable.count, "ErfinvMKL: corrupt exception table")
+            starts[buckets] = UInt16(j)
+            precondition(j == keys.count, "ErfinvMKL: exception table not sorted")
             self.keys = keys
-            self.residues = residues
-            self.starts = starts
         }
 
         /// MKL's result bits & 3 for the positive input bit pattern `b`, or nil when our float is already MKL's.
@@ -82,8 +86,10 @@ public enum ErfinvMKL {
             let k = Int((b - ErfinvMKL.base) >> ErfinvMKL.bucketShift)
             var j = Int(starts[k])
             let end = Int(starts[k + 1])
+            let low = UInt16(b & 0xFFF)
             while j < end {
-                if keys[j] == b { return residues[j] }
+                let e = entries[j]
+                if e >> 2 == low { return UInt8(e & 3) }
                 j += 1
             }
             return nil
@@ -111,35 +117,19 @@ public enum ErfinvMKL {
     /// Corrects the lanes of `r` (our floats for inputs `y`, rounded from the doubles `d`) that are MKL exceptions.
     @inline(__always) @usableFromInline
     static func apply(_ r: inout SIMD16<Float>, y: SIMD16<Float>, d: SIMD16<Double>) {
-        // Candidates: the 29 double mantissa bits below float precision are within ±window of 2²⁸ (a midpoint).
-        // A plain lane loop over memory, one bit per lane: LLVM vectorizes it (SIMD16<UInt64> operators with
-        // scalar operands fell back to a lane-by-lane loop through the stack, 60 % of the whole kernel's time).
-        var near: UInt32 = 0
-        withUnsafeBytes(of: d) { db in
-            for k in 0..<16 {
-                let low = db.load(fromByteOffset: 8 &* k, as: UInt64.self) & ((1 << 29) - 1)
-                near |= (low &- ((1 << 28) - window)) < 2 &* window ? 1 << UInt32(k) : 0
-            }
-        }
-        if near != 0 { correctLanes(&r, y: y, near: near) }
+        // Candidates: the 29 double mantissa bits below float precision are within [−window, window) of 2²⁸ (a
+        // midpoint), i.e. (low − (2²⁸ − window)) mod 2⁶⁴ < 2·window, a power of two: no bits above it set.
+        let low = unsafeBitCast(d, to: SIMD16<UInt64>.self) & ((1 << 29) - 1)
+        let dist = (low &- ((1 << 28) - window)) & ~(2 * window - 1)
+        // dist == 0 tested as a double (+0 only: a wrapped dist has its top 36 bits set, a NaN): Swift's integer
+        // SIMD16 comparisons compile to a scalar loop, the double one to vcmpeqpd.
+        if any(unsafeBitCast(dist, to: SIMD16<Double>.self) .== 0) { r = correctLanes(r, y: y, dist: dist) }
     }
 
-    /// The rare path of `apply`. Lanes are read and written through memory once: indexing a SIMD16 lane by lane
-    /// (`r[k] = …`) reloads the whole vector after each scalar store (a store-forwarding stall per lane).
     @inline(never) @usableFromInline
-    static func correctLanes(_ r: inout SIMD16<Float>, y: SIMD16<Float>, near: UInt32) {
+    static func correctLanes(_ r: SIMD16<Float>, y: SIMD16<Float>, dist: SIMD16<UInt64>) -> SIMD16<Float> {
         var out = r
-        withUnsafeMutableBytes(of: &out) { ob in
-            withUnsafeBytes(of: y) { yb in
-                var bits = near
-                while bits != 0 {
-                    let k = bits.trailingZeroBitCount
-                    bits &= bits &- 1
-                    let v = correct(yb.load(fromByteOffset: 4 &* k, as: Float.self), ob.load(fromByteOffset: 4 &* k, as: Float.self))
-                    ob.storeBytes(of: v, toByteOffset: 4 &* k, as: Float.self)
-                }
-            }
-        }
-        r = out
+        for k in 0..<16 where dist[k] == 0 { out[k] = correct(y[k], r[k]) }
+        return out
     }
 }

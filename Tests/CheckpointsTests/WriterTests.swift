@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import XCTest
 @testable import Checkpoints
@@ -62,9 +63,8 @@ final class WriterTests: XCTestCase {
         XCTAssertFalse(text.contains(": "))
         var last = text.startIndex
         for e in entries {
-            var quoted: [UInt8] = []
-            appendJSONString(e.name, to: &quoted)
-            let r = text.range(of: String(decoding: quoted, as: UTF8.self) + ":{\"dtype\"", range: last ..< text.endIndex)
+            let quoted = JSONCodec.serialize(.string(e.name))
+            let r = text.range(of: quoted + ":{\"dtype\"", range: last ..< text.endIndex)
             XCTAssertNotNil(r, e.name)
             last = r?.upperBound ?? last
         }
