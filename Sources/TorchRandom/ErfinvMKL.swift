@@ -12,7 +12,8 @@
 /// right for a base function that is within 1 ulp of MKL at those inputs — but a changed base function may create
 /// new exceptions: regenerate the table and rerun the exhaustive check after changing `ErfinvFloat.lanes`.
 public enum ErfinvMKL {
-    /// Lanes whose discarded double bits (below float precision) are within ±`window` of the midpoint 2²⁸ are candidates.
+    /// Lanes whose 29 discarded double bits (below float precision) are within [−window, window) of the midpoint 2²⁸
+    /// are candidates.
     @usableFromInline static let window: UInt64 = 1 << 21  // 2⁻⁸ ulp of the float result
     /// Inputs (positive bit patterns) below this never need a correction.
     @usableFromInline static let base: UInt32 = 0x3380_0000
