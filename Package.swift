@@ -59,11 +59,13 @@ let package = Package(
         .testTarget(name: "TorchRandomTests", dependencies: ["TorchRandom", "Tensors"]),
         .testTarget(name: "TorchInitTests", dependencies: ["TorchInit", "TorchRandom", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        // A raw HTTP/1.1 client over sockets, shared by the HTTP and service tests.
+        .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
         // Starts the real `weightinit` binary on ephemeral ports and talks HTTP to it.
         .testTarget(name: "IntegrationTests", dependencies: ["JSON"]),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", "HTTPTestSupport", .product(name: "Logging", package: "swift-log")]),
     ]
 )

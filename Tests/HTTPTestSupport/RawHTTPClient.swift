@@ -1,7 +1,6 @@
 // A deliberately tiny blocking HTTP/1.1 client over a raw TCP socket, so the tests exercise
 // the real server the way curl would, and can misbehave on purpose (hang up mid-stream,
-// send oversized or chunked bodies, read slowly). Same file as HTTPServerTests/RawHTTPClient.swift
-// (test targets cannot share sources without a helper target in Package.swift).
+// send oversized or chunked bodies, read slowly). Shared by HTTPServerTests and ServiceTests.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,27 +8,30 @@ import Musl
 #endif
 import Foundation
 
-struct RawResponse {
-    var status: Int
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct RawResponse {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
     /// False when the connection closed before Content-Length bytes arrived.
-    var complete: Bool
+    public var complete: Bool
 
-    func header(_ name: String) -> String? {
+    public func header(_ name: String) -> String? {
         headers.first(where: { $0.0.lowercased() == name.lowercased() })?.1
     }
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-struct RawClientError: Error, CustomStringConvertible { var description: String }
+public struct RawClientError: Error, CustomStringConvertible {
+    public var description: String
+    public init(description: String) { self.description = description }
+}
 
-final class RawConnection {
-    let fd: Int32
+public final class RawConnection {
+    public let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
 
-    init(port: Int, timeout: Double = 10) throws {
+    public init(port: Int, timeout: Double = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawClientError(description: "socket() failed") }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
@@ -51,12 +53,12 @@ final class RawConnection {
     deinit { Glibc.close(fd) }
 
     /// Shrinks the receive buffer so a slow reader applies back-pressure quickly.
-    func setReceiveBuffer(_ bytes: Int32) {
+    public func setReceiveBuffer(_ bytes: Int32) {
         var v = bytes
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -65,10 +67,10 @@ final class RawConnection {
         }
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     /// Sends a request with a Content-Length body (when `body` is given).
-    func sendRequest(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws {
+    public func sendRequest(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         if let body, !headers.contains(where: { $0.0.lowercased() == "content-length" || $0.0.lowercased() == "transfer-encoding" }) {
@@ -79,7 +81,7 @@ final class RawConnection {
     }
 
     /// Reads up to `max` bytes (whatever is available); [] at EOF.
-    func readSome(max: Int = 65536) throws -> [UInt8] {
+    public func readSome(max: Int = 65536) throws -> [UInt8] {
         if start < buffer.count {
             let n = min(max, buffer.count - start)
             defer { start += n; compact() }
@@ -104,7 +106,7 @@ final class RawConnection {
         if start > 1 << 20 || start == buffer.count { buffer.removeFirst(start); start = 0 }
     }
 
-    func readLine() throws -> String? {
+    public func readLine() throws -> String? {
         while true {
             if let i = buffer[start...].firstIndex(of: 10) {
                 var line = Array(buffer[start..<i])
@@ -118,7 +120,7 @@ final class RawConnection {
     }
 
     /// Reads exactly n bytes unless the peer closes first.
-    func read(count n: Int) throws -> [UInt8] {
+    public func read(count n: Int) throws -> [UInt8] {
         while buffer.count - start < n {
             if try !fill() { break }
         }
@@ -128,7 +130,7 @@ final class RawConnection {
     }
 
     /// Reads one response head. `100 Continue` interim responses are skipped unless asked for.
-    func readHead(skipContinue: Bool = true) throws -> (status: Int, headers: [(String, String)]) {
+    public func readHead(skipContinue: Bool = true) throws -> (status: Int, headers: [(String, String)]) {
         while true {
             guard let statusLine = try readLine() else { throw RawClientError(description: "connection closed before status line") }
             let parts = statusLine.split(separator: " ")
@@ -144,7 +146,7 @@ final class RawConnection {
     }
 
     /// Reads one complete response (Content-Length, chunked or until close).
-    func readResponse(head isHead: Bool = false) throws -> RawResponse {
+    public func readResponse(head isHead: Bool = false) throws -> RawResponse {
         let (status, headers) = try readHead()
         var r = RawResponse(status: status, headers: headers, body: [], complete: true)
         if isHead || status == 204 || status == 304 { return r }
@@ -165,7 +167,7 @@ final class RawConnection {
 }
 
 /// One request on a fresh connection (Connection: close).
-func rawRequest(port: Int, _ method: String, _ path: String, headers: [(String, String)] = [],
+public func rawRequest(port: Int, _ method: String, _ path: String, headers: [(String, String)] = [],
                 body: [UInt8]? = nil, timeout: Double = 10) throws -> RawResponse {
     let c = try RawConnection(port: port, timeout: timeout)
     try c.sendRequest(method, path, headers: headers + [("Connection", "close")], body: body)
@@ -173,7 +175,7 @@ func rawRequest(port: Int, _ method: String, _ path: String, headers: [(String, 
 }
 
 /// Polls `condition` until true or `timeout` seconds pass.
-func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
+public func eventually(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
