@@ -196,7 +196,9 @@ import Testing
         let source = try #require(handler.lastSource)
         #expect(eventually(timeout: 5) { source.ended != nil })
         #expect(source.ended == .clientGone)
-        #expect(source.reads == 1)
+        // The hang-up may come before the first read is even scheduled; what matters is that no
+        // chunk is produced after it.
+        #expect(source.reads <= 1)
     }
 }
 
