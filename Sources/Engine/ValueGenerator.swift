@@ -103,7 +103,8 @@ final class ValueGenerator {
         if let base = t.baseOp {
             switch timeline.ops[base].write {
             case .fill(let fill):
-                var g = snapshots[base] ?? CPUGenerator(seed: 0)
+                // Each tensor is generated once per stream: its snapshot is no longer needed after this.
+                var g = snapshots.removeValue(forKey: base) ?? CPUGenerator(seed: 0)
                 apply(fill, &g)
                 covered = true
             case .copy(let source):
