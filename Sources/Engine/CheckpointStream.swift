@@ -1,15 +1,20 @@
 import Checkpoints
 import Tensors
 
-/// Pulls a checkpoint file out of a plan, one tensor at a time: the writer's framing bytes around
-/// each tensor's freshly generated data. Memory is bounded by the largest tensor: one staging buffer,
-/// allocated once (64-byte aligned, never zero-filled) and reused for every tensor; the values are
-/// generated straight into it (see `ValueGenerator.generate`) and copied once, into the caller's buffer.
+/// Pulls a checkpoint file out of a plan, one chunk at a time: the writer's framing bytes around
+/// each tensor's freshly generated data, produced in chunks of about `chunkBytes` (see `FillCursor`).
+/// Memory is bounded by the chunk size, not by the largest tensor (except for the writes produced whole:
+/// orthogonal fills and Pretrained copies): one staging buffer of one chunk, allocated once (64-byte aligned,
+/// never zero-filled) and reused; the values are generated straight into it (see `ValueGenerator.next`)
+/// and copied once, into the caller's buffer.
 public final class CheckpointStream {
     private var writer: any CheckpointWriter
     private let generator: ValueGenerator
     private let plan: Plan
-    /// The current segment: `head` (writer prefix), `dataCount` bytes of `staging`, `tail` (writer suffix).
+    /// Default chunk size (bytes of generated data staged at a time).
+    public static let defaultChunkBytes = ValueGenerator.defaultChunkBytes
+    /// The current segment: `head` (writer prefix, on a tensor's first chunk), `dataCount` bytes of `staging`,
+    /// `tail` (writer suffix, on a tensor's last chunk).
     private var head: [UInt8] = []
     private var tail: [UInt8] = []
     private var dataCount = 0
@@ -17,15 +22,20 @@ public final class CheckpointStream {
     /// Read position inside the current segment.
     private var offset = 0
     private var nextEntry = 0
+    /// The entry whose chunks are being produced.
+    private var inEntry: Int?
     private var finished = false
     /// Bytes handed out so far.
     public private(set) var position: UInt64 = 0
 
-    init(plan: Plan, writer: any CheckpointWriter) {
+    init(plan: Plan, writer: any CheckpointWriter, chunkBytes: Int = CheckpointStream.defaultChunkBytes) {
         self.plan = plan
         self.writer = writer
-        self.generator = ValueGenerator(plan: plan)
+        self.generator = ValueGenerator(plan: plan, chunkBytes: chunkBytes)
     }
+
+    /// Size of the staging buffer (allocated on the first tensor): one chunk, at most the largest tensor.
+    public var stagingCapacity: Int { max(generator.maxChunkBytes, 64) }
 
     deinit { staging?.deallocate() }
 
@@ -87,39 +97,45 @@ public final class CheckpointStream {
         return result
     }
 
-    /// The staging buffer, sized for the largest tensor of the plan.
+    /// The staging buffer: one chunk.
     private func stagingBuffer() -> UnsafeMutableRawBufferPointer {
         if let s = staging { return s }
-        let largest = plan.tensors.map { $0.record.count * $0.outputDType.byteSize }.max() ?? 0
-        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 64), alignment: 64)
+        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: stagingCapacity, alignment: 64)
         staging = s
         return s
     }
 
-    /// Produces the next segment: entry i's prefix + data + suffix, or the trailer.
+    /// Produces the next segment: [entry i's prefix +] a chunk of its data [+ its suffix], or the trailer.
     private func refill() throws -> Bool {
         offset = 0
-        if nextEntry < plan.tensors.count {
+        head = []
+        tail = []
+        dataCount = 0
+        if inEntry == nil, nextEntry < plan.tensors.count {
             let i = nextEntry
-            let size = plan.tensors[i].record.count * plan.tensors[i].outputDType.byteSize
             head = writer.prefix(forEntry: i)
-            let data = UnsafeMutableRawBufferPointer(rebasing: stagingBuffer()[0..<size])
-            dataCount = 0
-            try generator.generate(i, into: data)
-            dataCount = size
-            writer.consume(UnsafeRawBufferPointer(data), forEntry: i)
-            tail = writer.suffix(forEntry: i)
-            nextEntry += 1
+            try generator.begin(i)
+            inEntry = i
+        }
+        if let i = inEntry {
+            let buffer = stagingBuffer()
+            let n = try generator.next(into: buffer)
+            if n > 0 {
+                writer.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), forEntry: i)
+                dataCount = n
+            }
+            if generator.isFinished {
+                tail = writer.suffix(forEntry: i)
+                inEntry = nil
+                nextEntry += 1
+            }
             return true
         }
-        dataCount = 0
-        tail = []
         if !finished {
             finished = true
             head = writer.trailer()
             return !head.isEmpty
         }
-        head = []
         return false
     }
 }

@@ -67,7 +67,8 @@ public final class PreparedJob: @unchecked Sendable {
         return "\(safe.isEmpty ? "model" : safe)-seed\(seed).\(format.fileExtension)"
     }
 
-    public func makeStream() -> CheckpointStream {
-        CheckpointStream(plan: plan, writer: writerTemplate)
+    /// `chunkBytes`: how much generated data is staged at a time (memory is bounded by it, not by the largest tensor).
+    public func makeStream(chunkBytes: Int = CheckpointStream.defaultChunkBytes) -> CheckpointStream {
+        CheckpointStream(plan: plan, writer: writerTemplate, chunkBytes: chunkBytes)
     }
 }

@@ -13,7 +13,6 @@ final class ValueGenerator {
     private var snapshots: [Int: CPUGenerator] = [:]
     private var prepared = false
 
-    init(plan: Plan) { self.plan = plan }
 
     /// The stream replay; done lazily so /plan never pays for it.
     private func prepare() {
@@ -30,10 +29,27 @@ final class ValueGenerator {
         prepared = true
     }
 
-    /// Float scratch for tensors that cannot be generated in place (converted on output); grown, then reused.
-    private var scratch: UnsafeMutableRawBufferPointer?
+    /// Default chunk budget: a tensor is produced in pieces of at most about this many bytes.
+    static let defaultChunkBytes = 8 << 20
 
-    deinit { scratch?.deallocate() }
+    /// Budget for one chunk, in bytes (of the output dtype and of the float32/float64 values it is computed in).
+    let chunkBytes: Int
+
+    init(plan: Plan, chunkBytes: Int = ValueGenerator.defaultChunkBytes) {
+        self.plan = plan
+        self.chunkBytes = max(1, chunkBytes)
+    }
+
+    /// Float scratch for chunks that cannot be generated in place (converted on output); grown, then reused.
+    /// At most one chunk (≈ `chunkBytes`).
+    private var scratch: UnsafeMutableRawBufferPointer?
+    /// The whole tensor, for the writes produced whole (orthogonal, Pretrained copies); freed when the tensor is done.
+    private var whole: UnsafeMutableRawBufferPointer?
+
+    deinit {
+        scratch?.deallocate()
+        whole?.deallocate()
+    }
 
     private func scratch<T>(_ type: T.Type, _ n: Int) -> UnsafeMutableBufferPointer<T> {
         let bytes = n * MemoryLayout<T>.stride
@@ -41,84 +57,194 @@ final class ValueGenerator {
             return s.bindMemory(to: T.self).extracting(0..<n)
         }
         scratch?.deallocate()
-        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 64)
+        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
         scratch = s
         return s.bindMemory(to: T.self).extracting(0..<n)
     }
 
-    /// Writes tensor `index` (of `plan.tensors`) in its output dtype into `out`.
-    /// A float32 (float64) tensor written as float32 (float64) is generated in place when `out` is aligned
-    /// (on a little-endian host the encoding is the identity); anything else goes through a reused scratch buffer.
-    func generate(_ index: Int, into out: UnsafeMutableRawBufferPointer) throws {
-        if !prepared { prepare() }
-        let t = plan.tensors[index]
-        let record = t.record
-        let n = record.count
-        if n == 0 { return }
-        precondition(out.count == n * t.outputDType.byteSize, "ValueGenerator.generate: buffer size mismatch")
-        switch record.dtype {
-        case .float64:
-            #if _endian(little)
-            if t.outputDType == .float64, Int(bitPattern: out.baseAddress) % MemoryLayout<Double>.alignment == 0 {
-                try compute(t, into: out.bindMemory(to: Double.self))
-                return
-            }
-            #endif
-            let values = scratch(Double.self, n)
-            try compute(t, into: values)
-            encode(UnsafeBufferPointer(values), as: t.outputDType, into: out)
-        case .int64, .int32, .bool:
-            let values = scratch(Double.self, n)
-            try compute(t, into: values)
-            writeIntegers(values, as: record.dtype, into: out)
-        default:
-            #if _endian(little)
-            if record.dtype == .float32, t.outputDType == .float32, Int(bitPattern: out.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-                try compute(t, into: out.bindMemory(to: Float.self))
-                return
-            }
-            #endif
-            let values = scratch(Float.self, n)
-            try compute(t, into: values)
-            if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
-            encode(UnsafeBufferPointer(values), as: t.outputDType, into: out)
+    /// Most output bytes one chunk can hold (the stream's staging size): the chunk budget plus the few elements a
+    /// normal fill may need beyond it (see `FillCursor.nextCount`), never more than the largest tensor.
+    var maxChunkBytes: Int {
+        let largest = plan.tensors.map { $0.record.count * $0.outputDType.byteSize }.max() ?? 0
+        return min(largest, chunkBytes + 32 * 8)
+    }
+
+    // MARK: the current tensor
+
+    private enum Source {
+        /// Generated chunk by chunk.
+        case cursor(FillCursor)
+        /// Computed whole into `whole` (values of the compute type), handed out chunk by chunk.
+        case whole
+    }
+
+    private struct Current {
+        let index: Int
+        var position = 0
+        var source: Source
+    }
+
+    private var current: Current?
+
+    /// True when the current tensor has been handed out entirely (or none was begun).
+    var isFinished: Bool {
+        guard let c = current else { return true }
+        return c.position >= plan.tensors[c.index].record.count
+    }
+
+    /// float64 storage and the integer dtypes are computed in Double, everything else in Float.
+    private static func computesInDouble(_ dtype: DType) -> Bool {
+        switch dtype {
+        case .float64, .int64, .int32, .bool: true
+        default: false
         }
     }
 
-    private func compute(_ t: PlannedTensor, into values: UnsafeMutableBufferPointer<Float>) throws {
-        try compute(t, values) { fill, g in fill.apply(to: values, shape: t.record.shape, generator: &g) } copy: { try $0.read(into: values) }
+    /// Elements per chunk for tensor `t` (before `FillCursor`'s adjustment).
+    private func limit(_ t: PlannedTensor) -> Int {
+        let wide = Self.computesInDouble(t.record.dtype)
+        let size = max(t.outputDType.byteSize, wide ? 8 : 4)
+        var n = max(1, chunkBytes / size)
+        // float64 → bfloat16 encodes vectors of 16 and the last count % 16 elements differently (NaN):
+        // keep every chunk but the last a multiple of 16.
+        if wide && t.outputDType == .bfloat16 { n = max(16, n / 16 * 16) }
+        return n
     }
 
-    private func compute(_ t: PlannedTensor, into values: UnsafeMutableBufferPointer<Double>) throws {
-        try compute(t, values) { fill, g in fill.apply(to: values, shape: t.record.shape, generator: &g) } copy: { try $0.read(into: values) }
-    }
-
-    /// The base write (a fill from its generator snapshot, or a copy) covers every element; without one
-    /// the tensor is zeros. Then the partial edits (zeroed rows).
-    private func compute<T: BinaryFloatingPoint>(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<T>,
-                                                 fill apply: (TensorFill, inout CPUGenerator) -> Void,
-                                                 copy: (any TensorSource) throws -> Void) throws {
-        let timeline = plan.timeline
-        var covered = false
+    /// Starts tensor `index` (of `plan.tensors`): its values come out of `next(into:)`.
+    func begin(_ index: Int) throws {
+        if !prepared { prepare() }
+        whole?.deallocate()
+        whole = nil
+        current = nil
+        let t = plan.tensors[index]
+        let record = t.record
+        var fill = TensorFill.constant(0)
+        var generator: CPUGenerator?
         if let base = t.baseOp {
-            switch timeline.ops[base].write {
-            case .fill(let fill):
+            switch plan.timeline.ops[base].write {
+            case .fill(let f):
                 // Each tensor is generated once per stream: its snapshot is no longer needed after this.
-                var g = snapshots.removeValue(forKey: base) ?? CPUGenerator(seed: 0)
-                apply(fill, &g)
-                covered = true
+                generator = snapshots.removeValue(forKey: base)
+                fill = f
             case .copy(let source):
-                try copy(source)
-                covered = true
+                if record.count > 0 {
+                    let wide = Self.computesInDouble(record.dtype)
+                    let w = UnsafeMutableRawBufferPointer.allocate(byteCount: record.count * (wide ? 8 : 4), alignment: 64)
+                    whole = w
+                    if wide {
+                        let values = w.bindMemory(to: Double.self)
+                        try source.read(into: values)
+                        applyEdits(t, values, at: 0)
+                    } else {
+                        let values = w.bindMemory(to: Float.self)
+                        try source.read(into: values)
+                        applyEdits(t, values, at: 0)
+                    }
+                }
+                current = Current(index: index, source: .whole)
+                return
             case .zeroRow:
                 break
             }
         }
-        if !covered { values.initialize(repeating: 0) }
+        current = Current(index: index, source: .cursor(FillCursor(fill: fill, shape: record.shape,
+                                                                   generator: generator ?? CPUGenerator(seed: 0))))
+    }
+
+    /// Writes the next chunk of the current tensor, in its output dtype, at the start of `out`
+    /// (`out.count ≥ maxChunkBytes`); returns the bytes written, 0 once the tensor is done.
+    /// A float32 (float64) tensor written as float32 (float64) is generated in place when `out` is aligned
+    /// (on a little-endian host the encoding is the identity); anything else goes through a reused scratch buffer.
+    func next(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard var c = current, !isFinished else { return 0 }
+        let t = plan.tensors[c.index]
+        let record = t.record
+        let wide = Self.computesInDouble(record.dtype)
+        let start = c.position
+        let n: Int
+        switch c.source {
+        case .cursor(let cursor):
+            n = cursor.nextCount(limit: limit(t))
+        case .whole:
+            n = min(limit(t), record.count - start)
+        }
+        let bytes = n * t.outputDType.byteSize
+        precondition(out.count >= bytes, "ValueGenerator.next: buffer of \(out.count) bytes for a chunk of \(bytes)")
+        let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<bytes])
+
+        /// Produces elements start..<start+n of the tensor into `values` (n elements).
+        func produce<T>(_ values: UnsafeMutableBufferPointer<T>, _ fillChunk: (inout FillCursor) -> Void) {
+            switch c.source {
+            case .cursor(var cursor):
+                fillChunk(&cursor)
+                c.source = .cursor(cursor)
+            case .whole:
+                let all = whole!.bindMemory(to: T.self)
+                _ = values.initialize(from: all[start..<(start + n)])
+            }
+        }
+
+        #if _endian(little)
+        let aligned = Int(bitPattern: dst.baseAddress) % 8 == 0
+        #else
+        let aligned = false
+        #endif
+        if wide {
+            let inPlace = record.dtype == .float64 && t.outputDType == .float64 && aligned
+            let values = inPlace ? dst.bindMemory(to: Double.self) : scratch(Double.self, n)
+            produce(values) { $0.next(into: values) }
+            applyEdits(t, values, at: start)
+            if !inPlace {
+                if record.dtype == .float64 {
+                    encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+                } else {
+                    writeIntegers(values, as: record.dtype, into: dst)
+                }
+            }
+        } else {
+            let inPlace = record.dtype == .float32 && t.outputDType == .float32 && aligned
+            let values = inPlace ? dst.bindMemory(to: Float.self) : scratch(Float.self, n)
+            produce(values) { $0.next(into: values) }
+            applyEdits(t, values, at: start)
+            if !inPlace {
+                if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
+                encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+            }
+        }
+        c.position = start + n
+        current = c
+        if isFinished {
+            whole?.deallocate()
+            whole = nil
+        }
+        return bytes
+    }
+
+    /// Writes tensor `index` whole (in its output dtype) into `out` (`out.count` = its byte size), chunk by chunk.
+    func generate(_ index: Int, into out: UnsafeMutableRawBufferPointer) throws {
+        let t = plan.tensors[index]
+        precondition(out.count == t.record.count * t.outputDType.byteSize, "ValueGenerator.generate: buffer size mismatch")
+        try begin(index)
+        var at = 0
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxChunkBytes, 64), alignment: 64)
+        defer { staging.deallocate() }
+        while true {
+            let n = try next(into: staging)
+            if n == 0 { break }
+            out.baseAddress!.advanced(by: at).copyMemory(from: staging.baseAddress!, byteCount: n)
+            at += n
+        }
+    }
+
+    /// The partial edits (zeroed rows) that fall in elements start..<start+values.count.
+    private func applyEdits<T: BinaryFloatingPoint>(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<T>, at start: Int) {
+        let end = start + values.count
         for op in t.edits {
-            if case .zeroRow(let row) = timeline.ops[op].write, let rows = t.record.shape.first, rows > 0 {
+            if case .zeroRow(let row) = plan.timeline.ops[op].write, let rows = t.record.shape.first, rows > 0 {
                 let width = t.record.count / rows
-                values.extracting((row * width)..<((row + 1) * width)).initialize(repeating: 0)
+                let lo = max(row * width, start), hi = min((row + 1) * width, end)
+                if lo < hi { values.extracting((lo - start)..<(hi - start)).initialize(repeating: 0) }
             }
         }
     }
