@@ -20,7 +20,7 @@ enum ContainerTensors {
                 ? "RuntimeError: Only Tensors of floating point and complex dtype can require gradients"
                 : "RuntimeError: mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(dtype == .int64 ? "Long" : dtype == .int32 ? "Int" : "Bool")")
         }
-        let t = b.parameter(m, name, shape, dtype: dtype)
+        let t = try b.parameter(m, name, shape, dtype: dtype)
         let origin = b.timeline.addOrigin(Origin(initializer: "zeros", arguments: [:], phase: "construction", pointer: pointer))
         b.timeline.record(.fill(.constant(0)), on: t, origin: origin)
         if let initSpec = o["init"] {
@@ -56,7 +56,7 @@ enum ContainerTensors {
         case .bool: fill != 0 ? 1 : 0
         default: Double(Float(fill))
         }
-        _ = b.buffer(m, name, shape, dtype: dtype, fill: stored, persistent: persistent)
+        _ = try b.buffer(m, name, shape, dtype: dtype, fill: stored, persistent: persistent)
     }
 
     /// Applies a tensor initializer to one tensor (construction `init`, or an `init_weights` `param` step).

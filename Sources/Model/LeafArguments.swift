@@ -2,6 +2,9 @@ import JSON
 
 /// Reads a leaf's constructor keyword arguments with PyTorch's names, defaults and checks.
 /// Every argument must be consumed; anything left is an unexpected keyword, as Python says.
+/// Largest integer argument accepted (2^40).
+let maxArgument: UInt64 = 1 << 40
+
 struct LeafArguments {
     let className: String
     let node: JSONObject
@@ -36,6 +39,15 @@ struct LeafArguments {
             throw missing(name)
         }
         guard case .int(let i) = v else { throw wrongType(name, v, "an integer") }
+        return try bounded(i, name)
+    }
+
+    /// Integer arguments are sizes, counts or indices: beyond 2^40 they only serve to overflow the arithmetic
+    /// that follows (3·embed_dim, fan products), so they are refused up front.
+    private func bounded(_ i: Int64, _ name: String, index: Int? = nil) throws(ModelError) -> Int {
+        guard i.magnitude <= maxArgument else {
+            throw .invalid(index.map { at(name) / $0 } ?? at(name), "\(className) argument '\(name)' is too large (\(i)); sizes are limited to 2^40")
+        }
         return Int(i)
     }
 
@@ -51,7 +63,7 @@ struct LeafArguments {
     mutating func optionalInt(_ name: String) throws(ModelError) -> Int? {
         guard let v = take(name) else { return nil }
         guard case .int(let i) = v else { throw wrongType(name, v, "an integer or null") }
-        return Int(i)
+        return try bounded(i, name)
     }
 
     mutating func bool(_ name: String, default def: Bool) throws(ModelError) -> Bool {
@@ -83,14 +95,14 @@ struct LeafArguments {
         }
         switch v {
         case .int(let i):
-            return Array(repeating: Int(i), count: dims)
+            return Array(repeating: try bounded(i, name), count: dims)
         case .array(let items):
             var out: [Int] = []
             for (k, item) in items.enumerated() {
                 guard case .int(let i) = item else {
                     throw .invalid(at(name) / k, "\(className) argument '\(name)' must hold integers")
                 }
-                out.append(Int(i))
+                out.append(try bounded(i, name, index: k))
             }
             return out
         default:

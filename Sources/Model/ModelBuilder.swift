@@ -17,7 +17,8 @@ public final class ModelBuilder {
         m.path.isEmpty ? name : m.path + "." + name
     }
 
-    func parameter(_ m: Module, _ name: String, _ shape: [Int], dtype: DType = .float32) -> Int {
+    func parameter(_ m: Module, _ name: String, _ shape: [Int], dtype: DType = .float32) throws(ModelError) -> Int {
+        try checkSize(shape, of: name, at: m)
         let t = timeline.addTensor(
             TensorRecord(name: fullName(m, name), kind: .parameter, shape: shape, dtype: dtype, persistent: true),
             initial: timeline.freshUnique())
@@ -33,7 +34,8 @@ public final class ModelBuilder {
         if name == "bias" { m.bias = .none }
     }
 
-    func buffer(_ m: Module, _ name: String, _ shape: [Int], dtype: DType = .float32, fill: Double, persistent: Bool = true) -> Int {
+    func buffer(_ m: Module, _ name: String, _ shape: [Int], dtype: DType = .float32, fill: Double, persistent: Bool = true) throws(ModelError) -> Int {
+        try checkSize(shape, of: name, at: m)
         let t = timeline.addTensor(
             TensorRecord(name: fullName(m, name), kind: .buffer, shape: shape, dtype: dtype, persistent: persistent),
             initial: .constant(fill))
@@ -64,6 +66,19 @@ public final class ModelBuilder {
     }
 
     func shape(of tensor: Int) -> [Int] { timeline.tensors[tensor].shape }
+
+    /// Element counts stay far from Int overflow (fan products, byte sizes): at most 2^48 elements per tensor.
+    private func checkSize(_ shape: [Int], of name: String, at m: Module) throws(ModelError) {
+        var count = 1
+        for d in shape {
+            if d == 0 { return }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= 1 << 48 else {
+                throw .invalid(m.pointer, "\(m.className).\(name) of shape \(shape) is too large to initialize")
+            }
+            count = p
+        }
+    }
 }
 
 extension TorchError {

@@ -29,13 +29,47 @@ final class GoldenCaseTests: XCTestCase {
         }
         XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
     }
+
+    /// Every case again with tiny chunks (element budgets that are not multiples of 16, and smaller than 16 for float64):
+    /// the same bytes as the default (whole-tensor for these small models) stream, in both formats, and as expected.safetensors.
+    func testEveryGoldenCaseInSmallChunks() throws {
+        var failures: [String] = []
+        var compared = 0
+        for dir in Self.caseDirectories() {
+            let golden = GoldenCase(directory: dir)
+            for chunk in [76, 200, 1000] {
+                let problems = try golden.check(format: .safetensors, chunkBytes: chunk)
+                if !problems.isEmpty { failures.append("\(dir.lastPathComponent) chunk \(chunk):\n  " + problems.prefix(8).joined(separator: "\n  ")) }
+            }
+            guard let (spec, options) = try golden.acceptedSpec() else { continue }
+            for format in [CheckpointFormat.safetensors, .pytorch] {
+                let job = try Engine.prepare(spec, options: options, defaultFormat: format)
+                let whole = try golden.drain(job, chunkBytes: 1 << 30)
+                for chunk in [1, 76, 200, 1000] {
+                    let chunked = try golden.drain(job, chunkBytes: chunk, readSize: 997)
+                    compared += 1
+                    if chunked != whole { failures.append("\(dir.lastPathComponent) \(format) chunk \(chunk): bytes differ from the whole-tensor stream") }
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 100)
+        XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
+    }
 }
 
 /// One case folder: spec.json, expected.json, expected.safetensors.
 struct GoldenCase {
     let directory: URL
 
-    func check(format: CheckpointFormat) throws -> [String] {
+    /// The spec and options, or nil for a case that expects a rejection.
+    func acceptedSpec() throws -> (JSONValue, EngineOptions)? {
+        let spec = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("spec.json"))))
+        let expected = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("expected.json"))))
+        if let error = expected.objectValue?["error"], error != .null { return nil }
+        return (spec, EngineOptions(checkpointDirectory: directory.path))
+    }
+
+    func check(format: CheckpointFormat, chunkBytes: Int = CheckpointStream.defaultChunkBytes) throws -> [String] {
         let spec = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("spec.json"))))
         let expected = try JSONCodec.parse([UInt8](Data(contentsOf: directory.appendingPathComponent("expected.json"))))
         let options = EngineOptions(checkpointDirectory: directory.path)
@@ -49,7 +83,7 @@ struct GoldenCase {
         }
         let job: PreparedJob
         do { job = try Engine.prepare(spec, options: options) } catch { return ["engine rejected the spec: \(error)"] }
-        let bytes = try drain(job)
+        let bytes = try drain(job, chunkBytes: chunkBytes)
         if UInt64(bytes.count) != job.contentLength { return ["wrote \(bytes.count) bytes, planned \(job.contentLength)"] }
         let got = try SafetensorsFile(bytes: bytes)
         let want = try SafetensorsFile(path: directory.appendingPathComponent("expected.safetensors").path)
@@ -109,10 +143,10 @@ struct GoldenCase {
         return problems
     }
 
-    func drain(_ job: PreparedJob) throws -> [UInt8] {
-        let stream = job.makeStream()
+    func drain(_ job: PreparedJob, chunkBytes: Int = CheckpointStream.defaultChunkBytes, readSize: Int = 1 << 16) throws -> [UInt8] {
+        let stream = job.makeStream(chunkBytes: chunkBytes)
         var out: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readSize, alignment: 8)
         defer { buffer.deallocate() }
         while true {
             let n = try stream.read(into: buffer)

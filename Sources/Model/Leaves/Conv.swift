@@ -42,8 +42,8 @@ enum ConvLeaf {
                 throw .rejected(a.at("padding_mode"), "ValueError: Only \"zeros\" padding mode is supported for \(m.className)")
             }
             let shape = transposed ? [inC, outC / groups] + kernel : [outC, inC / groups] + kernel
-            let w = b.parameter(m, "weight", shape)
-            let bt = bias ? b.parameter(m, "bias", [outC]) : nil
+            let w = try b.parameter(m, "weight", shape)
+            let bt = bias ? try b.parameter(m, "bias", [outC]) : nil
             if !bias { b.noneParameter(m, "bias") }
             do {
                 b.fill(w, try TorchInit.kaimingUniform(shape: shape, a: sqrt5, mode: "fan_in", nonlinearity: "leaky_relu"),

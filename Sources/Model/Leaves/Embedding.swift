@@ -22,7 +22,7 @@ enum EmbeddingLeaf {
                 padding = n + p
             }
         }
-        let w = b.parameter(m, "weight", [n, d])
+        let w = try b.parameter(m, "weight", [n, d])
         b.fill(w, .normal(mean: 0, std: 1), "normal_", ["mean": 0, "std": 1], at: m)
         if let p = padding { b.zeroRow(w, row: p, at: m) }
     }

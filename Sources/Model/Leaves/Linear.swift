@@ -13,8 +13,8 @@ enum LinearLeaf {
 
     /// Linear.__init__ + reset_parameters.
     static func construct(_ m: Module, _ b: ModelBuilder, inF: Int, outF: Int, bias: Bool) throws(ModelError) {
-        let w = b.parameter(m, "weight", [outF, inF])
-        let bt = bias ? b.parameter(m, "bias", [outF]) : nil
+        let w = try b.parameter(m, "weight", [outF, inF])
+        let bt = bias ? try b.parameter(m, "bias", [outF]) : nil
         if !bias { b.noneParameter(m, "bias") }
         do {
             b.fill(w, try TorchInit.kaimingUniform(shape: [outF, inF], a: sqrt5, mode: "fan_in", nonlinearity: "leaky_relu"),
@@ -44,11 +44,11 @@ enum BilinearLeaf {
         if in1 <= 0 {
             throw .rejected(a.at("in1_features"), "ValueError: in1_features must be > 0, but got \(in1)")
         }
-        let w = b.parameter(m, "weight", [outF, in1, in2])
+        let w = try b.parameter(m, "weight", [outF, in1, in2])
         let bound = 1 / Double(in1).squareRoot()
         let args: JSONObject = ["a": .double(-bound), "b": .double(bound)]
         if bias {
-            let bt = b.parameter(m, "bias", [outF])
+            let bt = try b.parameter(m, "bias", [outF])
             b.fill(w, .uniform(from: -bound, to: bound), "uniform_", args, at: m)
             b.fill(bt, .uniform(from: -bound, to: bound), "uniform_", args, at: m)
         } else {

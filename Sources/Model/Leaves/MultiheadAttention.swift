@@ -24,21 +24,21 @@ enum MultiheadAttentionLeaf {
         let sameDim = kdim == e && vdim == e
         var projections: [Int] = []
         if sameDim {
-            projections.append(b.parameter(m, "in_proj_weight", [3 * e, e]))
+            projections.append(try b.parameter(m, "in_proj_weight", [3 * e, e]))
         } else {
-            projections.append(b.parameter(m, "q_proj_weight", [e, e]))
-            projections.append(b.parameter(m, "k_proj_weight", [e, kdim]))
-            projections.append(b.parameter(m, "v_proj_weight", [e, vdim]))
+            projections.append(try b.parameter(m, "q_proj_weight", [e, e]))
+            projections.append(try b.parameter(m, "k_proj_weight", [e, kdim]))
+            projections.append(try b.parameter(m, "v_proj_weight", [e, vdim]))
         }
-        let inBias = bias ? b.parameter(m, "in_proj_bias", [3 * e]) : nil
+        let inBias = bias ? try b.parameter(m, "in_proj_bias", [3 * e]) : nil
         let outProj = b.module("NonDynamicallyQuantizableLinear", bases: ["Linear"], container: false,
                                path: m.path.isEmpty ? "out_proj" : m.path + ".out_proj", pointer: m.pointer)
         try LinearLeaf.construct(outProj, b, inF: e, outF: e, bias: bias)
         b.addChild(m, "out_proj", outProj)
         var biasKV: [Int] = []
         if addBiasKV {
-            biasKV.append(b.parameter(m, "bias_k", [1, 1, e]))
-            biasKV.append(b.parameter(m, "bias_v", [1, 1, e]))
+            biasKV.append(try b.parameter(m, "bias_k", [1, 1, e]))
+            biasKV.append(try b.parameter(m, "bias_v", [1, 1, e]))
         }
         // _reset_parameters
         do {

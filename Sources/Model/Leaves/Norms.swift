@@ -15,16 +15,16 @@ enum NormBaseLeaf {
             var weight: Int?
             var biasT: Int?
             if affine {
-                weight = b.parameter(m, "weight", [c])
-                if bias { biasT = b.parameter(m, "bias", [c]) } else { b.noneParameter(m, "bias") }
+                weight = try b.parameter(m, "weight", [c])
+                if bias { biasT = try b.parameter(m, "bias", [c]) } else { b.noneParameter(m, "bias") }
             } else {
                 b.noneParameter(m, "weight")
                 b.noneParameter(m, "bias")
             }
             if track {
-                _ = b.buffer(m, "running_mean", [c], fill: 0)
-                _ = b.buffer(m, "running_var", [c], fill: 1)
-                _ = b.buffer(m, "num_batches_tracked", [], dtype: .int64, fill: 0)
+                _ = try b.buffer(m, "running_mean", [c], fill: 0)
+                _ = try b.buffer(m, "running_var", [c], fill: 1)
+                _ = try b.buffer(m, "num_batches_tracked", [], dtype: .int64, fill: 0)
             }
             if let weight { b.fill(weight, .constant(1), "ones_", at: m) }
             if let biasT { b.fill(biasT, .constant(0), "zeros_", at: m) }
@@ -68,7 +68,7 @@ enum RMSNormLeaf {
         a.ignore("eps")
         try a.finish()
         if affine {
-            let w = b.parameter(m, "weight", shape)
+            let w = try b.parameter(m, "weight", shape)
             b.fill(w, .constant(1), "ones_", at: m)
         } else {
             b.noneParameter(m, "weight")
@@ -83,8 +83,8 @@ private func affineParameters(_ m: Module, _ b: ModelBuilder, shape: [Int], affi
         b.noneParameter(m, "bias")
         return
     }
-    let w = b.parameter(m, "weight", shape)
-    let bt = bias ? b.parameter(m, "bias", shape) : nil
+    let w = try b.parameter(m, "weight", shape)
+    let bt = bias ? try b.parameter(m, "bias", shape) : nil
     if !bias { b.noneParameter(m, "bias") }
     b.fill(w, .constant(1), "ones_", at: m)
     if let bt { b.fill(bt, .constant(0), "zeros_", at: m) }

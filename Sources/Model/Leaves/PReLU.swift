@@ -8,7 +8,7 @@ enum PReLULeaf {
         let value = try a.double("init", default: 0.25)
         try a.finish()
         do { try checkFillValue(value, dtype: .float32) } catch { throw error.at(a.at("init")) }
-        let w = b.parameter(m, "weight", [n])
+        let w = try b.parameter(m, "weight", [n])
         b.fill(w, .constant(value), "constant_", ["val": .double(value)], at: m)
     }
 }

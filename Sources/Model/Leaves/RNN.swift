@@ -44,13 +44,13 @@ enum RNNLeaf {
                 for d in 0..<directions {
                     let inSize = layer == 0 ? input : realHidden * directions
                     let suffix = "_l\(layer)" + (d == 1 ? "_reverse" : "")
-                    all.append(b.parameter(m, "weight_ih" + suffix, [gate, inSize]))
-                    all.append(b.parameter(m, "weight_hh" + suffix, [gate, realHidden]))
+                    all.append(try b.parameter(m, "weight_ih" + suffix, [gate, inSize]))
+                    all.append(try b.parameter(m, "weight_hh" + suffix, [gate, realHidden]))
                     if bias {
-                        all.append(b.parameter(m, "bias_ih" + suffix, [gate]))
-                        all.append(b.parameter(m, "bias_hh" + suffix, [gate]))
+                        all.append(try b.parameter(m, "bias_ih" + suffix, [gate]))
+                        all.append(try b.parameter(m, "bias_hh" + suffix, [gate]))
                     }
-                    if proj > 0 { all.append(b.parameter(m, "weight_hr" + suffix, [proj, hidden])) }
+                    if proj > 0 { all.append(try b.parameter(m, "weight_hr" + suffix, [proj, hidden])) }
                 }
             }
             m.bias = .bool(bias)  // RNNBase keeps `self.bias = bias`: MMEngine's bias fill then fails.
