@@ -20,7 +20,7 @@ struct Serve: ParsableCommand {
     var opsPort: Int?
     @Option(help: "Threads generating checkpoint data at once; a stream uses one only while producing its next chunk. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
-    @Option(help: "Jobs streaming at once; each holds at most its largest tensor in memory. [env: WEIGHTINIT_MAX_STREAMS] (default: 4 x CPU count)")
+    @Option(help: "Jobs streaming at once; each holds about 8 MiB of generated data (a whole tensor only for orthogonal fills and Pretrained copies). [env: WEIGHTINIT_MAX_STREAMS] (default: 4 x CPU count)")
     var maxStreams: Int?
     @Option(help: "Accepted jobs that may wait for a stream slot; beyond that: 503 + Retry-After. [env: WEIGHTINIT_QUEUE_DEPTH] (default: 64)")
     var queueDepth: Int?
