@@ -14,18 +14,7 @@ import sys
 
 import yaml
 
-passed = failed = 0
-
-
-def check(ok, what, why=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}{': ' + why if why else ''}")
-    return ok
+from lint_checks import check, finish  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
 
 def seconds(value):
@@ -149,5 +138,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print(f"RESULT passed={passed} failed={failed}")
-    sys.exit(1 if failed else 0)
+    finish()

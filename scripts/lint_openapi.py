@@ -35,18 +35,7 @@ MAX_BODY = 65536       # the test server's --max-body-bytes
 MAX_JOB = 1 << 20      # the test server's --max-job-bytes
 JSON_TYPES = ("application/json", "application/problem+json")
 
-passed = failed = 0
-
-
-def check(ok, what, why=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}{': ' + why if why else ''}")
-    return ok
+from lint_checks import check, finish  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
 
 def escape(token):
@@ -362,6 +351,6 @@ def run(d, doc, methods, ports):
 
 
 if __name__ == "__main__":
-    rc = main()
-    print(f"RESULT passed={passed} failed={failed}")
-    sys.exit(1 if failed or rc else 0)
+    if main():
+        check(False, "lint_openapi finished", "the server checks could not run")
+    finish()
