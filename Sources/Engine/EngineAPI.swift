@@ -19,8 +19,6 @@ public struct SpecError: Error, Sendable, CustomStringConvertible {
         case rejected
         /// A configured limit (job bytes, tensor count) is exceeded.
         case limit
-        /// A Pretrained checkpoint could not be found or read.
-        case checkpoint
     }
     public var kind: Kind
     public var pointer: JSONPointer

@@ -16,8 +16,6 @@ public struct PlannedTensor: Sendable {
     public var edits: [Int]
     /// MMEngine's init-info string (parameters of a model with `init_weights`).
     public var initInfo: String?
-
-    public var entryShape: [Int] { record.shape }
 }
 
 /// Everything known about a job before any value exists.

@@ -27,8 +27,6 @@ public final class InitContext {
         }
     }
 
-    var isTracking: Bool { !info.isEmpty || root.parameterTensors().isEmpty }
-
     /// MMEngine's `update_init_info(module, init_info)`.
     func updateInitInfo(_ module: Module, _ text: String) {
         for t in module.parameterTensors() {

@@ -54,7 +54,6 @@ extension SpecError {
         case .invalid: "Invalid model spec"
         case .rejected: "Spec rejected by PyTorch/MMEngine semantics"
         case .limit: "Job exceeds a server limit"
-        case .checkpoint: "Pretrained checkpoint unavailable"
         }
     }
 }
