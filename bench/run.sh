@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-py="${PYTHON:-$root/.venv/bin/python}"
+py="${PYTHON:-$("$root/scripts/python-env.sh")}"
 scratch="${SCRATCH:-$root/.build-bench}"
 shared="${SHARED_BENCH:-$root/../shared/bench}"
 tmp="${BENCH_TMP:-$(mktemp -d /tmp/weightinit-bench.XXXXXX)}"

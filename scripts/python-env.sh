@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# A project-local virtual environment (.venv, git-ignored) for the test tools: numpy for compare.py,
-# and, with WITH_TORCH=1, torch + safetensors for torch.load checks of our .pth output.
+# The test tools' virtual environment: numpy, torch, torchvision, timm, transformers, mmengine, mmpretrain
+# (scripts/requirements-test.txt, pinned). It lives outside the clone, keyed by a hash of the requirements,
+# so a fresh clone (CI) reuses it instead of downloading several GB of torch again:
+# ${WEIGHTINIT_VENV:-${XDG_CACHE_HOME:-~/.cache}/weightinit/venv-HASH}. Prints the venv's python.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="$root/.venv"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import numpy" 2>/dev/null || "$venv/bin/pip" install -q numpy
-if [ "${WITH_TORCH:-0}" = "1" ]; then
-  "$venv/bin/python" -c "import torch, safetensors" 2>/dev/null || "$venv/bin/pip" install -q torch safetensors
+req="$root/scripts/requirements-test.txt"
+hash="$(sha256sum "$req" | cut -c1-12)"
+venv="${WEIGHTINIT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/weightinit/venv-$hash}"
+if ! [ -f "$venv/.complete" ]; then
+  echo "setting up the test environment in $venv (pip install -r scripts/requirements-test.txt)" >&2
+  mkdir -p "$(dirname "$venv")"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" >&2
+  touch "$venv/.complete"
 fi
 echo "$venv/bin/python"
