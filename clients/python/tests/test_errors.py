@@ -1,4 +1,4 @@
-"""Error paths: what the exporter refuses, and the service's problem+json errors."""
+"""Error paths: what the tracer refuses, models the old exporter refused, and the service's problem+json errors."""
 import http.server
 import threading
 
@@ -8,9 +8,9 @@ torch = pytest.importorskip("torch", reason="torch is not installed")
 import torch.nn as nn  # noqa: E402
 from mmengine.model import BaseModule  # noqa: E402
 
-import wi_models as M  # noqa: E402
+from conftest import assert_same_state_dict, reference_state_dict  # noqa: E402
 from weightinit_client import (IncompleteResponseError, UnsupportedModuleError, WeightInitError,  # noqa: E402
-                               initialize, initializers, plan, register_init_weights, spec_from_module)
+                               initialize, initializers, plan, trace)
 
 
 class Holder(BaseModule):
@@ -48,61 +48,28 @@ class RandomParam(BaseModule):
         self.p = nn.Parameter(torch.randn(4))
 
 
-@pytest.mark.parametrize("model, path, words", [
-    (lambda: Holder(a=Holder(enc=nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2,
-                                                       enable_nested_tensor=False))), "a.enc", "TransformerEncoder"),
-    (lambda: Holder(x=MyLinear(2, 3)), "x", "subclasses torch.nn.Linear"),
-    (lambda: Holder(lazy=nn.LazyLinear(3)), "lazy", "lazy"),
-    (lambda: Tied(), "head", "tied"),
-    (lambda: (lambda l: Holder(a=l, b=l))(nn.Linear(2, 2)), "b", "same module"),
-    (lambda: Holder(blk=Holder(o=Overrides())), "blk.o", "overrides init_weights"),
-    (lambda: Holder(r=RandomParam()), "r", "non-constant"),
-    (lambda: Holder(a=nn.Linear(2, 2), b=nn.Linear(2, 2).double()), "", "several dtypes"),
-    (lambda: Holder(lin=(lambda l: (setattr(l, "weight", nn.Parameter(torch.zeros(5, 5))), l)[1])(nn.Linear(2, 3))),
-     "lin", "not those"),
-])
-def test_unsupported_module(model, path, words):
-    with pytest.raises(UnsupportedModuleError) as e:
-        spec_from_module(model())
-    assert e.value.path == path
-    assert words in str(e.value)
-    assert (f"'{path}'" if path else "root") in str(e.value)
+@pytest.mark.parametrize("model", [
+    lambda: Holder(a=Holder(enc=nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2,
+                                                      enable_nested_tensor=False))),
+    lambda: Holder(x=MyLinear(2, 3)),
+    lambda: Tied(),
+    lambda: (lambda l: Holder(a=l, b=l))(nn.Linear(2, 2)),
+    lambda: Holder(blk=Holder(o=Overrides())),
+    lambda: Holder(r=RandomParam()),
+    lambda: Holder(a=nn.Linear(2, 2), b=nn.Linear(2, 2).double()),
+    lambda: Holder(lin=(lambda l: (setattr(l, "weight", nn.Parameter(torch.zeros(5, 5))), l)[1])(nn.Linear(2, 3))),
+], ids=["transformer_encoder", "subclass", "tied", "shared_module", "overridden_init_weights", "random_parameter",
+        "two_dtypes", "replaced_parameter"])
+def test_what_the_structure_exporter_refused_is_exact_now(server, model):
+    """The old exporter refused these (it read structure and could not see code); the tracer records the code."""
+    body = trace(model, seed=3)
+    _, want, _ = reference_state_dict(model, 3)
+    assert_same_state_dict(initialize(server.url, body), want)
 
 
-def test_declared_override_and_registry():
-    class Overrides2(Overrides):
-        pass
-
-    spec_steps = [{"param": "fc.bias", "type": "Zeros"}]
-    register_init_weights(Overrides, spec_steps)
-    try:
-        assert spec_from_module(Overrides())["model"]["init_weights"] == spec_steps
-        assert spec_from_module(Overrides2())["model"]["init_weights"] == spec_steps  # inherited override
-    finally:
-        from weightinit_client import export
-        export._registry.pop(Overrides)
-
-    class Again(Overrides):
-        __weightinit__ = {"init_weights": spec_steps}
-
-        def init_weights(self):
-            super().init_weights()
-
-    class Again2(Again):
-        def init_weights(self):  # overridden again, declared only on the parent
-            pass
-
-    assert spec_from_module(Again())["model"]["init_weights"] == spec_steps
-    with pytest.raises(UnsupportedModuleError, match="declared for"):
-        spec_from_module(Again2())
-
-
-def test_dead_init_cfg_warns():
-    with pytest.warns(UserWarning, match="never applied"):
-        spec = spec_from_module(M.NestedNet())
-    assert "init_cfg" not in spec["model"]["children"]["plain"]["children"]["0"]
-    assert spec["model"]["children"]["plain"]["type"] == "Sequential"
-    assert spec["model"]["children"]["plain"]["bases"] == ["Module"]
+def test_lazy_modules_are_refused():
+    with pytest.raises(UnsupportedModuleError, match="lazy|Uninitialized|uninitialized"):
+        trace(lambda: Holder(lazy=nn.LazyLinear(3)))
 
 
 def test_422_names_the_pointer(server):
@@ -120,17 +87,14 @@ def test_422_names_the_pointer(server):
     assert e.value.status == 422 and e.value.pointer == "/model/children/c/type" and "Conv2d" in e.value.detail
 
 
-def test_422_for_an_exported_init_cfg_mmengine_rejects(server):
+def test_traced_init_cfg_that_mmengine_rejects_raises_in_the_trace():
     class BadOverride(BaseModule):
         def __init__(self):
             super().__init__(init_cfg=dict(type="Normal", layer="Linear", override=dict(name="nope", std=1.0)))
             self.fc = nn.Linear(2, 2)
 
-    spec = spec_from_module(BadOverride(), seed=0)
-    with pytest.raises(WeightInitError) as e:
-        initialize(server.url, spec)
-    assert e.value.status == 422
-    assert e.value.pointer.startswith("/model/init_cfg")
+    with pytest.raises(Exception, match="nope"):  # MMEngine's own error, raised while tracing init_weights
+        trace(BadOverride, seed=0)
 
 
 def test_400_and_404(server):

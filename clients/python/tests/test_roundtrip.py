@@ -1,4 +1,4 @@
-"""Export real models, initialize them through the real server, compare with in-process PyTorch + MMEngine."""
+"""Trace models, initialize them through the real server, compare with in-process PyTorch + MMEngine."""
 import json
 import os
 import subprocess
@@ -13,7 +13,7 @@ import torch.nn as nn  # noqa: E402
 
 import wi_models as M  # noqa: E402
 from conftest import HERE, assert_same_state_dict, reference_state_dict  # noqa: E402
-from weightinit_client import ExportWarning, initialize, load_checkpoint, plan, spec_from_module  # noqa: E402
+from weightinit_client import initialize, load_checkpoint, plan, trace  # noqa: E402
 
 CASES = OrderedDict([
     ("resnet", (M.ResNetTiny, 0, False)),
@@ -37,15 +37,12 @@ def _params(names):
 
 
 def export(factory, seed, **kw):
-    torch.manual_seed(12345)  # the live module's own values do not matter, only its structure
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExportWarning)
-        return spec_from_module(factory(), seed=seed, **kw)
+    return trace(factory, seed=seed, **kw)
 
 
 @pytest.mark.parametrize("name", _params(CASES))
 def test_initialize_matches_pytorch(server, name, tmp_path):
-    factory, seed, loose = CASES[name]
+    factory, seed, _ = CASES[name]
     spec = export(factory, seed)
     json.dumps(spec, allow_nan=False)  # plain JSON
     _, want, want_info = reference_state_dict(factory, seed)
@@ -53,7 +50,7 @@ def test_initialize_matches_pytorch(server, name, tmp_path):
     got = initialize(server.url, spec, str(out))
     assert out.exists() and got.path == str(out)
     assert got.seed == seed
-    assert_same_state_dict(got, want, loose=loose)
+    assert_same_state_dict(got, want)  # bit for bit: erfinv is MKL-exact
     # the embedded report: state_dict order, and MMEngine's init_info strings
     assert [t["name"] for t in got.report["tensors"]] == list(want)
     if want_info:
@@ -62,23 +59,10 @@ def test_initialize_matches_pytorch(server, name, tmp_path):
             assert (info[k] or "").strip() == s.strip(), k
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_export_builds_with_torchref(torchref, name):
-    """The oracle builds the exported spec into the same state_dict keys, and the same values."""
-    factory, seed, loose = CASES[name]
-    spec = export(factory, seed)
-    _, want, _ = reference_state_dict(factory, seed)
-    model = torchref.build(json.loads(json.dumps(spec["model"])))
-    assert list(model.state_dict().keys()) == list(want.keys())
-    got, _ = torchref.run(json.loads(json.dumps(spec)))
-    assert_same_state_dict(got, want, loose=False)  # both are torch: bit for bit even for TruncNormal
-
-
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
 def test_dtype_of_a_cast_model(server, dtype):
     name = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float64: "float64"}[dtype]
-    spec = spec_from_module(M.ResNetTiny().to(dtype), seed=4)
-    assert spec["dtype"] == name
+    spec = trace(M.ResNetTiny, seed=4, dtype=name)
     _, want, _ = reference_state_dict(M.ResNetTiny, 4, dtype=dtype)
     assert_same_state_dict(initialize(server.url, spec), want)
 
@@ -118,16 +102,16 @@ def test_plan_lists_the_state_dict(server):
 def test_cli_export_and_init(server, tmp_path):
     env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
     spec_path = tmp_path / "spec.json"
-    r = subprocess.run([sys.executable, "-m", "weightinit_client", "export", "wi_models:ResNetTiny",
+    r = subprocess.run([sys.executable, "-m", "weightinit_client", "export", "wi_models:ResNetTiny", "--trace",
                         "--kwargs", '{"width": 4, "zero_init_residual": true}', "--seed", "17",
                         "-o", str(spec_path)], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     spec = json.loads(spec_path.read_text())
-    assert spec["seed"] == 17 and spec["model"]["type"] == "ResNetTiny"
+    assert spec["seed"] == 17 and spec["program"]["model"] == "ResNetTiny"
     r = subprocess.run([sys.executable, "-m", "weightinit_client", "export", "wi_models:ResNetTiny", "--seed", "17"],
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["model"]["type"] == "ResNetTiny"  # stdout is the spec alone
+    assert json.loads(r.stdout)["program"]["model"] == "ResNetTiny"  # stdout is the body alone
 
     out = tmp_path / "out.safetensors"
     r = subprocess.run([sys.executable, "-m", "weightinit_client", "init", server.url, str(spec_path), "-o", str(out)],

@@ -1,7 +1,7 @@
-"""``python -m weightinit_client``: export a model class as a spec, or run a spec through a server.
+"""``python -m weightinit_client``: trace a model factory into a request body, or run a body through a server.
 
-    python -m weightinit_client export my.models:ResNet --kwargs '{"depth": 18}' --seed 0 > spec.json
-    python -m weightinit_client init http://127.0.0.1:8080 spec.json -o out.safetensors
+    python -m weightinit_client export torchvision.models:resnet50 --trace --seed 0 > body.json
+    python -m weightinit_client init http://127.0.0.1:8080 body.json -o out.safetensors
     python -m weightinit_client plan http://127.0.0.1:8080 spec.json
     python -m weightinit_client initializers http://127.0.0.1:8080
 """
@@ -12,7 +12,6 @@ import importlib
 import json
 import os
 import sys
-import warnings
 from collections import OrderedDict
 
 from .errors import UnsupportedModuleError, WeightInitError
@@ -44,20 +43,22 @@ def _read_spec(path: str):
 
 
 def _cmd_export(a) -> int:
-    from .export import spec_from_module
+    from .tracing import trace
     factory = _load_object(a.target)
     try:
+        args = json.loads(a.args) if a.args else []
         kwargs = json.loads(a.kwargs) if a.kwargs else {}
     except ValueError as e:
-        raise SystemExit(f"error: --kwargs is not JSON: {e}")
-    if not isinstance(kwargs, dict):
-        raise SystemExit("error: --kwargs must be a JSON object")
-    module = factory(**kwargs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = lambda msg, *_a, **_k: print(f"warning: {msg}", file=sys.stderr)
-        spec = spec_from_module(module, seed=a.seed, dtype=a.dtype, format=a.format)
-    text = json.dumps(spec, indent=a.indent, allow_nan=False) + "\n"
+        raise SystemExit(f"error: --args/--kwargs is not JSON: {e}")
+    if not isinstance(kwargs, dict) or not isinstance(args, list):
+        raise SystemExit("error: --args must be a JSON array and --kwargs a JSON object")
+    init_weights = {"auto": None, "yes": True, "no": False}[a.init_weights]
+    try:
+        body = trace(factory, *args, seed=a.seed, init_weights=init_weights, dtype=a.dtype, format=a.format, **kwargs)
+    except UnsupportedModuleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    text = json.dumps(body, indent=a.indent, allow_nan=False) + "\n"
     if a.output and a.output != "-":
         with open(a.output, "w", encoding="utf-8") as f:
             f.write(text)
@@ -97,9 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m weightinit_client", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    e = sub.add_parser("export", help="instantiate module:Class and print its request body as JSON")
-    e.add_argument("target", help="module:Class (or module:factory), imported with the current folder on sys.path")
-    e.add_argument("--kwargs", help="constructor keyword arguments, a JSON object")
+    e = sub.add_parser("export", help="trace module:factory (its constructor and init_weights) and print the request "
+                                      "body as JSON")
+    e.add_argument("target", help="module:factory (or module:Class), imported with the current folder on sys.path")
+    e.add_argument("--trace", action="store_true", help="record the factory's operations (the only export there is)")
+    e.add_argument("--args", help="positional arguments of the factory, a JSON array")
+    e.add_argument("--kwargs", help="keyword arguments of the factory, a JSON object")
+    e.add_argument("--init-weights", choices=["auto", "yes", "no"], default="auto",
+                   help="call init_weights() after construction (auto: for MMEngine BaseModules)")
     e.add_argument("--seed", type=int)
     e.add_argument("--dtype", choices=["float32", "float16", "bfloat16", "float64"])
     e.add_argument("--format", choices=["safetensors", "pytorch"])

@@ -5,16 +5,23 @@ from typing import Any, Mapping, Optional
 
 
 class UnsupportedModuleError(ValueError):
-    """The exporter met a module it cannot express as a weightinit spec.
+    """The tracer met something it cannot record exactly, so the service could not reproduce it bit for bit.
 
-    ``path`` is the dotted module path inside the exported model (``""`` for the root).
+    ``op`` is the operation (``aten.bernoulli_.float``, ``torch.nn.init.orthogonal_``), ``path`` the modules whose
+    code was running (``ResNet > Bottleneck > Conv2d``; the dotted path when the model is built), ``site`` the Python
+    call site (``torchvision/models/resnet.py:207 in __init__``). Any of them may be None.
     """
 
-    def __init__(self, path: str, message: str):
-        self.path = path
+    def __init__(self, message: str, *, op: Optional[str] = None, path: Optional[str] = None,
+                 site: Optional[str] = None):
         self.reason = message
-        where = f"module '{path}'" if path else "the root module"
-        super().__init__(f"{where}: {message}")
+        self.op, self.path, self.site = op, path, site
+        text = message
+        if site:
+            text += f", at {site}"
+        if path:
+            text += f" (in {path})"
+        super().__init__(text)
 
 
 class WeightInitError(RuntimeError):
