@@ -123,7 +123,7 @@ class Recorder(TorchDispatchMode):
             numel = t.untyped_storage().nbytes() // itemsize
             st = _Storage(len(self.order), numel, t.dtype, t, t.device.type)
             if t.device.type == "cpu":  # a real tensor from outside the meta world: its values are known
-                st.shadow = torch.empty(0, dtype=t.dtype).set_(t.untyped_storage(), 0, (numel,), (1,))
+                st.shadow = torch.empty(0, dtype=t.dtype, device="cpu").set_(t.untyped_storage(), 0, (numel,), (1,))
                 st.whole = True
             self.storages[key] = st
             self.order.append(st)
@@ -437,17 +437,17 @@ class Recorder(TorchDispatchMode):
             if not dst_st.history and (dst_st.shadow is not None or self.covers_any(dst, dst_st)):
                 # values fully known: follow them on the shadow
                 if dst_st.shadow is None and dst.numel() <= SHADOW_LIMIT and self.covers(dst, dst_st):
-                    dst_st.shadow = torch.empty(dst_st.numel, dtype=dst.dtype)
+                    dst_st.shadow = torch.empty(dst_st.numel, dtype=dst.dtype, device="cpu")
                 if dst_st.shadow is not None:
                     self.shadow(dst).copy_(src_shadow)
                     self.end_write(dst)
                     return func(*args, **kwargs)
-            values = torch.empty(dst.shape, dtype=dst.dtype).copy_(src_shadow)
+            values = torch.empty(dst.shape, dtype=dst.dtype, device="cpu").copy_(src_shadow)
             self.literal(dst, values)
             self.update_shadow(func, args, kwargs, dst)
             return func(*args, **kwargs)
         if sst.poison is not None:
-            self.poison(dst, sst.poison)
+            self.poison(dst, sst.poison, site=False)
             return func(*args, **kwargs)
         if not sst.whole:
             self.poison(dst, "copies memory that torch.empty left uninitialized")
@@ -488,10 +488,11 @@ class Recorder(TorchDispatchMode):
             self.pointwise_inplace(ifunc, name + "_", (out,) + tuple(args[1:]), kwargs)
         return out
 
-    def poison(self, t, why):
+    def poison(self, t, why, site=True):
         st = self.storage(t)
-        _, _, site = self.site()
-        st.poison = st.poison or f"{why} (at {site})"
+        if site:
+            why = f"{why} (at {self.site()[2]})"
+        st.poison = st.poison or why
         st.shadow = None
 
     def generic(self, func, name, args, kwargs):
