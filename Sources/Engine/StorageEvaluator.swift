@@ -110,8 +110,7 @@ struct StorageEvaluator {
                 buf.initialize(repeating: Float(ScalarOpRounding.stored(v, dtype)))
             } else {
                 var g = generator(op)
-                f.apply(to: buf, shape: [buf.count], generator: &g)
-                roundTo(dtype, buf)
+                f.apply(to: buf, dtype: dtype, generator: &g)
             }
         case .windowFill(let f, let w):
             if case .constant(let v) = f {
@@ -119,9 +118,7 @@ struct StorageEvaluator {
                 w.forEachOffset { _, o in buf[o] = x }
             } else {
                 var g = generator(op)
-                let slice = buf.extracting(w.offset..<(w.offset + w.count))
-                f.apply(to: slice, shape: [w.count], generator: &g)
-                roundTo(dtype, slice)
+                f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, generator: &g)
             }
         case .truncNormal(let mean, let std, let a, let b, let w):
             var g = generator(op)

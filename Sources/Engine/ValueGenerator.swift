@@ -24,6 +24,10 @@ final class ValueGenerator {
             return t.edits.allSatisfy { if case .zeroRow = timeline.ops[$0].write { true } else { false } }
         }
         let count = timeline.tensors[t.tensor].count
+        if let b = t.baseOp, case .fill(.normal) = timeline.ops[b].write,
+           ReducedPrecisionNormal.differs(count: count, dtype: timeline.tensors[t.tensor].dtype) {
+            return false  // the 16-bit normal_ tail is produced whole (StorageEvaluator)
+        }
         return t.edits.allSatisfy { op in
             switch timeline.ops[op].write {
             case .zeroRow, .windowFill(.constant, _): true
@@ -284,7 +288,14 @@ final class ValueGenerator {
             if case .evaluated = c.source {} else { applyEdits(t, values, at: start) }
             if !inPlace {
                 if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
-                encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+                if record.dtype == .bfloat16 && t.outputDType == .bfloat16 {
+                    // A bfloat16 tensor's own values: torch's elementwise kernels store NaN as 0x7FC0 (c10's conversion).
+                    for (i, v) in values.enumerated() {
+                        dst.storeBytes(of: FloatBits.bfloat16(v).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    }
+                } else {
+                    encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+                }
             }
         }
         c.position = start + n

@@ -31,13 +31,11 @@ public enum TruncNormalSampler {
         let n = out.count
         guard n > 0 else { return }
         let lo = Float(ScalarOpRounding.stored(a, dtype)), hi = Float(ScalarOpRounding.stored(b, dtype))
-        Distributions.normal(out, mean: mean, std: std, &g)
-        roundTo(dtype, out)
+        TensorFill.normal(mean: mean, std: std).apply(to: out, dtype: dtype, generator: &g)
         let fresh = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
         defer { fresh.deallocate() }
         while out.contains(where: { $0 < lo || $0 > hi }) {
-            Distributions.normal(fresh, mean: mean, std: std, &g)
-            roundTo(dtype, fresh)
+            TensorFill.normal(mean: mean, std: std).apply(to: fresh, dtype: dtype, generator: &g)
             for i in 0..<n where out[i] < lo || out[i] > hi { out[i] = fresh[i] }
         }
     }
