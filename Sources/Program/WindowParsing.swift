@@ -22,6 +22,10 @@ extension WindowRef {
             throw .invalid(at / "stride", "\(stride.count) strides for \(shape.count) dimensions")
         }
         let numel = storages[s].numel
+        let empty = shape.contains(0)
+        if empty ? offset > numel : offset >= numel {
+            throw .invalid(at / "offset", "offset \(offset) is outside storage \(s), which has \(numel) elements")
+        }
         // The furthest element: offset + Σ (size − 1)·stride, which must be < numel (unless the window is empty).
         var count = 1
         var last = offset
@@ -32,16 +36,10 @@ extension WindowRef {
             guard size > 0 else { continue }
             let (span, o2) = (size - 1).multipliedReportingOverflow(by: stride[d])
             let (l, o3) = last.addingReportingOverflow(span)
-            if o2 || o3 || l >= numel && !shape.contains(0) {
+            if o2 || o3 || l >= numel && !empty {
                 throw .invalid(at / "stride" / d, "the window reaches element \(o2 || o3 ? "beyond 2^63" : String(l)) of storage \(s), which has \(numel)")
             }
             last = l
-        }
-        if count > 0 && offset >= numel {
-            throw .invalid(at / "offset", "offset \(offset) is outside storage \(s), which has \(numel) elements")
-        }
-        if count == 0 && offset > numel {
-            throw .invalid(at / "offset", "offset \(offset) is outside storage \(s), which has \(numel) elements")
         }
         self.init(storage: s, window: StorageWindow(offset: offset, shape: shape, stride: stride))
     }
