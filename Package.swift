@@ -37,9 +37,11 @@ let package = Package(
         .target(name: "TorchRandom", dependencies: ["Tensors"], swiftSettings: kernelSettings),
         .target(name: "TorchInit", dependencies: ["Tensors", "TorchRandom"], swiftSettings: kernelSettings),
         .target(name: "Model", dependencies: ["JSON", "Tensors", "TorchInit"]),
+        // Traced programs (docs/programs.md): parsed, validated and compiled to the same timeline as a spec.
+        .target(name: "Program", dependencies: ["JSON", "Tensors", "TorchInit", "Model"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "JSON"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MMEngine", dependencies: ["JSON", "Tensors", "TorchInit", "Model", "Checkpoints"]),
-        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "MMEngine", "Checkpoints"]),
+        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "Program", "MMEngine", "Checkpoints"]),
 
         // The service and the command line.
         // The service knows the engine only through the `InitializationBackend` protocol;
@@ -63,7 +65,7 @@ let package = Package(
         .target(name: "HTTPTestSupport", path: "Tests/HTTPTestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSON"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "Program", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
         // Starts the real `weightinit` binary on ephemeral ports and talks HTTP to it.
         .testTarget(name: "IntegrationTests", dependencies: ["JSON"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", "HTTPTestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -20,7 +20,7 @@ public enum Engine {
         let plan = try Plan.make(request, pretrained: loader)
         let job = PreparedJob(plan: plan)
         if job.contentLength > options.maxJobBytes {
-            throw SpecError(.limit, at: JSONPointer(["model"]),
+            throw SpecError(.limit, at: JSONPointer([request.source.key]),
                             "the checkpoint would be \(job.contentLength) bytes, over this server's limit of \(options.maxJobBytes) bytes")
         }
         return job

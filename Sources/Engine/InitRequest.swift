@@ -1,28 +1,48 @@
 import JSON
 import Tensors
 
-/// The request body: `{"model", "seed"?, "dtype"?, "format"?}` (SPEC.md §5).
+/// The request body: `{"model" | "program", "seed"?, "dtype"?, "format"?}` (SPEC.md §5, docs/programs.md).
 public struct InitRequest: Sendable {
-    public var model: JSONValue
+    /// What to build: a model spec (module tree with init_cfg) or a traced program.
+    public enum Source: Sendable {
+        case model(JSONValue)
+        case program(JSONValue)
+
+        /// "model" or "program": the request field, the root of every pointer into it.
+        public var key: String {
+            switch self {
+            case .model: "model"
+            case .program: "program"
+            }
+        }
+    }
+
+    public var source: Source
     /// The seed used; generated when the request had none.
     public var seed: Int64
     public var seedWasGiven: Bool
     public var dtype: DType
     public var format: CheckpointFormat
 
-    public static let keys = ["model", "seed", "dtype", "format"]
+    public static let keys = ["model", "program", "seed", "dtype", "format"]
     public static let dtypes: [DType] = [.float32, .float16, .bfloat16, .float64]
 
     /// Validates the body; `defaultFormat` applies when the body has no "format".
     public init(_ body: JSONValue, defaultFormat: CheckpointFormat = .safetensors) throws(SpecError) {
         guard case .object(let o) = body else {
-            throw SpecError(.invalid, at: .root, "the request body must be a JSON object with \"model\", got \(body.typeName)")
+            throw SpecError(.invalid, at: .root, "the request body must be a JSON object with \"model\" or \"program\", got \(body.typeName)")
         }
         for key in o.keys where !InitRequest.keys.contains(key) {
             throw SpecError(.invalid, at: JSONPointer([key]), "unknown request field '\(key)'; expected \(InitRequest.keys.joined(separator: ", "))")
         }
-        guard let model = o["model"] else { throw SpecError(.invalid, at: .root, "the request needs a \"model\" (the module tree)") }
-        self.model = model
+        switch (o["model"], o["program"]) {
+        case (let model?, nil): source = .model(model)
+        case (nil, let program?): source = .program(program)
+        case (nil, nil):
+            throw SpecError(.invalid, at: .root, "the request needs a \"model\" (the module tree) or a \"program\" (a traced program)")
+        case (_?, _?):
+            throw SpecError(.invalid, at: JSONPointer(["program"]), "the request has both \"model\" and \"program\"; send exactly one")
+        }
         switch o["seed"] {
         case nil, .null?:
             seed = Int64.random(in: 0...Int64.max)

@@ -2,16 +2,17 @@ import Checkpoints
 import JSON
 import MMEngine
 import Model
+import Program
 import Tensors
 
 /// One tensor of the output: its place in the state dict and the writes that decide its final value.
 public struct PlannedTensor: Sendable {
-    /// Index into the timeline's tensors.
+    /// Index into the timeline's tensors (several entries share one when tied).
     public var tensor: Int
     public var record: TensorRecord
     /// Dtype in the checkpoint: floating tensors take the request dtype (`model.to(dtype)`), integers keep theirs.
     public var outputDType: DType
-    /// The last whole-tensor write (op index); later ops are partial edits (`edits`).
+    /// The last whole-tensor write (op index); later ops are edits (`edits`).
     public var baseOp: Int?
     public var edits: [Int]
     /// MMEngine's init-info string (parameters of a model with `init_weights`).
@@ -34,34 +35,53 @@ public final class Plan: @unchecked Sendable {
         self.pretrained = pretrained
     }
 
-    /// parse → build (construction-time init) → `init_weights()` → the output tensors, in state_dict order.
+    /// parse → build (construction-time init) → `init_weights()` (a spec), or parse → compile (a traced program)
+    /// → the output tensors, in state_dict order. Both meet at the timeline; nothing after this knows which came in.
     public static func make(_ request: InitRequest, pretrained loader: PretrainedLoader?) throws(SpecError) -> Plan {
-        let timeline = Timeline()
-        let builder = ModelBuilder(timeline: timeline)
+        let timeline: Timeline
         let root: Module
-        let result: InitWeightsResult
+        let entries: [StateDictEntry]
+        let info: [Int: String]
+        var pretrained: [PretrainedResult] = []
         do {
-            root = try ModelSpec.build(request.model, at: JSONPointer(["model"]), builder: builder)
-            result = try MMEngineInit.run(root, timeline: timeline, builder: builder, pretrained: loader)
+            switch request.source {
+            case .model(let spec):
+                timeline = Timeline()
+                let builder = ModelBuilder(timeline: timeline)
+                root = try ModelSpec.build(spec, at: JSONPointer(["model"]), builder: builder)
+                let result = try MMEngineInit.run(root, timeline: timeline, builder: builder, pretrained: loader)
+                entries = root.stateDictTensors(timeline).map { StateDictEntry(tensor: $0, record: timeline.tensors[$0]) }
+                info = result.info
+                pretrained = result.pretrained
+            case .program(let value):
+                let at = JSONPointer(["program"])
+                let compiled = try Program(value, at: at).compile(at: at)
+                (timeline, root, entries, info) = (compiled.timeline, compiled.root, compiled.entries, compiled.info)
+            }
         } catch {
             throw SpecError(error.kind == .invalid ? .invalid : .rejected, at: error.pointer, error.message)
         }
         var planned: [PlannedTensor] = []
-        for t in root.stateDictTensors(timeline) {
-            let record = timeline.tensors[t]
+        planned.reserveCapacity(entries.count)
+        for entry in entries {
+            let t = entry.tensor
+            let record = entry.record
             let ops = timeline.writes[t]
+            // The last write that replaces every value without reading any (a whole-tensor init or checkpoint copy).
             let baseIndex = ops.lastIndex { op in
-                if case .zeroRow = timeline.ops[op].write { return false }
-                return true
+                switch timeline.ops[op].write {
+                case .fill, .copy: return true
+                default: return false
+                }
             }
             planned.append(PlannedTensor(
                 tensor: t, record: record,
                 outputDType: record.dtype.isFloatingPoint ? request.dtype : record.dtype,
                 baseOp: baseIndex.map { ops[$0] },
                 edits: baseIndex.map { Array(ops[($0 + 1)...]) } ?? ops,
-                initInfo: record.kind == .parameter ? result.info[t] : nil))
+                initInfo: record.kind == .parameter ? info[t] : nil))
         }
-        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: result.pretrained)
+        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained)
     }
 
     public var entries: [CheckpointEntry] {

@@ -32,6 +32,8 @@ public enum InitReport {
                     "phase": .string(origin.phase),
                     "pointer": .string(origin.pointer.description),
                 ]
+                if let site = origin.site { h["site"] = .string(site) }
+                if let module = origin.module { h["module"] = .string(module) }
                 if let base = t.baseOp, op < base { h["overwritten"] = true }
                 return .object(h)
             })

@@ -14,19 +14,78 @@ final class ValueGenerator {
     private var prepared = false
 
 
-    /// The stream replay; done lazily so /plan never pays for it.
+    /// Ops whose generator snapshot several planned tensors use (tied entries, copy sources): kept until the last.
+    private var snapshotUses: [Int: Int] = [:]
+
+    /// True when tensor `t` is generated chunk by chunk: a whole fill (or nothing) followed only by zeroed rows,
+    /// whole-tensor scalar ops and constant fills of windows.
+    static func isChunked(_ t: PlannedTensor, _ timeline: Timeline) -> Bool {
+        if let b = t.baseOp, case .copy = timeline.ops[b].write {
+            return t.edits.allSatisfy { if case .zeroRow = timeline.ops[$0].write { true } else { false } }
+        }
+        let count = timeline.tensors[t.tensor].count
+        if let b = t.baseOp, case .fill(.normal) = timeline.ops[b].write,
+           ReducedPrecisionNormal.differs(count: count, dtype: timeline.tensors[t.tensor].dtype) {
+            return false  // the 16-bit normal_ tail is produced whole (StorageEvaluator)
+        }
+        return t.edits.allSatisfy { op in
+            switch timeline.ops[op].write {
+            case .zeroRow, .windowFill(.constant, _): true
+            case .scalar(_, let w): w.coversWhole(count)
+            default: false
+            }
+        }
+    }
+
+    /// The stream replay; done lazily so /plan never pays for it. Draws into values no output reads are skipped
+    /// (`advance`), except trunc_normal_'s redraw loop, whose draw count depends on its values.
     private func prepare() {
         let timeline = plan.timeline
         var live = Set<Int>()
-        for t in plan.tensors { if let b = t.baseOp { live.insert(b) } }
+        var visited = Set<[Int]>()
+        for t in plan.tensors {
+            if Self.isChunked(t, timeline) {
+                if let b = t.baseOp {
+                    live.insert(b)
+                    snapshotUses[b, default: 0] += 1
+                }
+            } else {
+                StorageEvaluator.neededOps(timeline, t.tensor, before: timeline.ops.count, into: &live, visited: &visited)
+            }
+        }
+        // Snapshots the whole-tensor evaluations use are never released (copies may read them again).
+        for op in live where snapshotUses[op] == nil { snapshotUses[op] = Int.max }
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
+        var reseeds = timeline.reseeds[...]
         for (i, op) in timeline.ops.enumerated() {
-            guard case .fill(let fill) = op.write, fill.isRandom else { continue }
+            while let r = reseeds.first, r.beforeOp <= i {
+                g = CPUGenerator(seed: UInt64(bitPattern: r.seed))
+                reseeds = reseeds.dropFirst()
+            }
+            guard op.write.isRandom else { continue }
             if live.contains(i) { snapshots[i] = g }
             let record = timeline.tensors[op.tensor]
-            fill.advance(count: record.count, dtype: record.dtype, shape: record.shape, generator: &g)
+            switch op.write {
+            case .fill(let fill):
+                fill.advance(count: record.count, dtype: record.dtype, shape: record.shape, generator: &g)
+            case .windowFill(let fill, let w):
+                fill.advance(count: w.count, dtype: record.dtype, shape: w.shape, generator: &g)
+            case .truncNormal(let mean, let std, let a, let b, let w):
+                TruncNormalSampler.advance(count: w.count, dtype: record.dtype, mean: mean, std: std, a: a, b: b, &g)
+            default:
+                break
+            }
         }
         prepared = true
+    }
+
+    /// The snapshot before op `op`, released after its last use.
+    private func takeSnapshot(_ op: Int) -> CPUGenerator? {
+        let g = snapshots[op]
+        if let n = snapshotUses[op], n != Int.max {
+            if n <= 1 { snapshots[op] = nil; snapshotUses[op] = nil } else { snapshotUses[op] = n - 1 }
+        }
+        return g
     }
 
     /// Default chunk budget: a tensor is produced in pieces of at most about this many bytes.
@@ -76,6 +135,8 @@ final class ValueGenerator {
         case cursor(FillCursor)
         /// Computed whole into `whole` (values of the compute type), handed out chunk by chunk.
         case whole
+        /// Evaluated whole with every edit already applied (`StorageEvaluator`), handed out chunk by chunk.
+        case evaluated
     }
 
     private struct Current {
@@ -121,11 +182,29 @@ final class ValueGenerator {
         let record = t.record
         var fill = TensorFill.constant(0)
         var generator: CPUGenerator?
+        if !Self.isChunked(t, plan.timeline) {
+            var evaluator = StorageEvaluator(timeline: plan.timeline, snapshots: snapshots)
+            let values = try evaluator.values(t.tensor, before: plan.timeline.ops.count)
+            if record.count > 0 {
+                switch values {
+                case .float(let a):
+                    let w = UnsafeMutableRawBufferPointer.allocate(byteCount: a.count * 4, alignment: 64)
+                    _ = w.bindMemory(to: Float.self).initialize(from: a)
+                    whole = w
+                case .double(let a):
+                    let w = UnsafeMutableRawBufferPointer.allocate(byteCount: a.count * 8, alignment: 64)
+                    _ = w.bindMemory(to: Double.self).initialize(from: a)
+                    whole = w
+                }
+            }
+            current = Current(index: index, source: .evaluated)
+            return
+        }
         if let base = t.baseOp {
             switch plan.timeline.ops[base].write {
             case .fill(let f):
                 // Each tensor is generated once per stream: its snapshot is no longer needed after this.
-                generator = snapshots.removeValue(forKey: base)
+                generator = takeSnapshot(base)
                 fill = f
             case .copy(let source):
                 if record.count > 0 {
@@ -144,8 +223,8 @@ final class ValueGenerator {
                 }
                 current = Current(index: index, source: .whole)
                 return
-            case .zeroRow:
-                break
+            default:
+                break  // zeroRow; a base is a whole fill or a checkpoint copy
             }
         }
         current = Current(index: index, source: .cursor(FillCursor(fill: fill, shape: record.shape,
@@ -166,7 +245,7 @@ final class ValueGenerator {
         switch c.source {
         case .cursor(let cursor):
             n = cursor.nextCount(limit: limit(t))
-        case .whole:
+        case .whole, .evaluated:
             n = min(limit(t), record.count - start)
         }
         let bytes = n * t.outputDType.byteSize
@@ -179,7 +258,7 @@ final class ValueGenerator {
             case .cursor(var cursor):
                 fillChunk(&cursor)
                 c.source = .cursor(cursor)
-            case .whole:
+            case .whole, .evaluated:
                 let all = whole!.bindMemory(to: T.self)
                 _ = values.initialize(from: all[start..<(start + n)])
             }
@@ -194,7 +273,7 @@ final class ValueGenerator {
             let inPlace = record.dtype == .float64 && t.outputDType == .float64 && aligned
             let values = inPlace ? dst.bindMemory(to: Double.self) : scratch(Double.self, n)
             produce(values) { $0.next(into: values) }
-            applyEdits(t, values, at: start)
+            if case .evaluated = c.source {} else { applyEdits(t, values, at: start) }
             if !inPlace {
                 if record.dtype == .float64 {
                     encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
@@ -206,10 +285,17 @@ final class ValueGenerator {
             let inPlace = record.dtype == .float32 && t.outputDType == .float32 && aligned
             let values = inPlace ? dst.bindMemory(to: Float.self) : scratch(Float.self, n)
             produce(values) { $0.next(into: values) }
-            applyEdits(t, values, at: start)
+            if case .evaluated = c.source {} else { applyEdits(t, values, at: start) }
             if !inPlace {
                 if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
-                encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+                if record.dtype == .bfloat16 && t.outputDType == .bfloat16 {
+                    // A bfloat16 tensor's own values: torch's elementwise kernels store NaN as 0x7FC0 (c10's conversion).
+                    for (i, v) in values.enumerated() {
+                        dst.storeBytes(of: FloatBits.bfloat16(v).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+                    }
+                } else {
+                    encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
+                }
             }
         }
         c.position = start + n
@@ -237,15 +323,53 @@ final class ValueGenerator {
         }
     }
 
-    /// The partial edits (zeroed rows) that fall in elements start..<start+values.count.
-    private func applyEdits<T: BinaryFloatingPoint>(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<T>, at start: Int) {
-        let end = start + values.count
+    /// The edits after the base write that fall in elements start..<start+values.count, in order: zeroed rows,
+    /// constant fills of windows, whole-tensor scalar ops (float16/bfloat16 values rounded before each).
+    private func applyEdits(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<Float>, at start: Int) {
+        let dtype = t.record.dtype
         for op in t.edits {
-            if case .zeroRow(let row) = plan.timeline.ops[op].write, let rows = t.record.shape.first, rows > 0 {
-                let width = t.record.count / rows
-                let lo = max(row * width, start), hi = min((row + 1) * width, end)
-                if lo < hi { values.extracting((lo - start)..<(hi - start)).initialize(repeating: 0) }
+            switch plan.timeline.ops[op].write {
+            case .scalar(let s, _):
+                roundTo(dtype, values)
+                s.apply(values, dtype: dtype)
+            case .windowFill(.constant(let v), let w):
+                setWindow(w, to: Float(ScalarOpRounding.stored(v, dtype)), values, at: start)
+            default:
+                zeroRow(op, t, values, at: start)
             }
+        }
+    }
+
+    private func applyEdits(_ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<Double>, at start: Int) {
+        for op in t.edits {
+            switch plan.timeline.ops[op].write {
+            case .scalar(let s, _):
+                s.apply(values)
+            case .windowFill(.constant(let v), let w):
+                setWindow(w, to: ScalarOpRounding.stored(v, t.record.dtype), values, at: start)
+            default:
+                zeroRow(op, t, values, at: start)
+            }
+        }
+    }
+
+    /// A constant written to the window's elements that fall in this chunk.
+    private func setWindow<T>(_ w: StorageWindow, to x: T, _ values: UnsafeMutableBufferPointer<T>, at start: Int) {
+        let end = start + values.count
+        if w.isContiguous {
+            let lo = max(w.offset, start), hi = min(w.offset + w.count, end)
+            if lo < hi { values.extracting((lo - start)..<(hi - start)).initialize(repeating: x) }
+        } else {
+            w.forEachOffset { _, o in if o >= start && o < end { values[o - start] = x } }
+        }
+    }
+
+    private func zeroRow<T: BinaryFloatingPoint>(_ op: Int, _ t: PlannedTensor, _ values: UnsafeMutableBufferPointer<T>, at start: Int) {
+        let end = start + values.count
+        if case .zeroRow(let row) = plan.timeline.ops[op].write, let rows = t.record.shape.first, rows > 0 {
+            let width = t.record.count / rows
+            let lo = max(row * width, start), hi = min((row + 1) * width, end)
+            if lo < hi { values.extracting((lo - start)..<(hi - start)).initialize(repeating: 0) }
         }
     }
 

@@ -26,17 +26,17 @@ public final class Module: @unchecked Sendable {
     /// Where the node is in the request.
     public let pointer: JSONPointer
     /// Own tensors (global indices), parameters then buffers, in registration order.
-    public internal(set) var parameters: [(name: String, tensor: Int)] = []
-    public internal(set) var buffers: [(name: String, tensor: Int)] = []
-    public internal(set) var children: [(name: String, module: Module)] = []
-    public internal(set) var weight: Attribute = .absent
-    public internal(set) var bias: Attribute = .absent
+    public package(set) var parameters: [(name: String, tensor: Int)] = []
+    public package(set) var buffers: [(name: String, tensor: Int)] = []
+    public package(set) var children: [(name: String, module: Module)] = []
+    public package(set) var weight: Attribute = .absent
+    public package(set) var bias: Attribute = .absent
     /// Containers: the `init_cfg` as written, and its location.
-    public internal(set) var initCfg: JSONValue?
+    public package(set) var initCfg: JSONValue?
     /// Containers: user-defined `init_weights` steps.
-    public internal(set) var initWeightsSteps: [JSONValue] = []
+    public package(set) var initWeightsSteps: [JSONValue] = []
 
-    init(className: String, baseNames: [String], isContainer: Bool, path: String, pointer: JSONPointer) {
+    package init(className: String, baseNames: [String], isContainer: Bool, path: String, pointer: JSONPointer) {
         self.className = className
         self.baseNames = baseNames
         self.isContainer = isContainer

@@ -10,6 +10,70 @@ public enum TensorWrite: Sendable {
     case zeroRow(Int)
     /// A copy from a checkpoint (MMEngine Pretrained); `source` reads the values.
     case copy(any TensorSource)
+
+    // Traced programs (Sources/Program): writes to a window of a storage.
+    /// A fill on a window: constants on any window, `uniform_`/`normal_` on a contiguous one
+    /// (a fill of the whole storage is recorded as `.fill`).
+    case windowFill(TensorFill, StorageWindow)
+    /// Values computed by the client (`arange` buffers, `eye_`), in the window's logical order.
+    case literal(LiteralValues, StorageWindow)
+    /// `out.copy_(src)`: `src` is a window of `storage` as it was before timeline op `version`
+    /// (broadcast to `out`'s shape, converted to this storage's dtype).
+    case copyWindow(storage: Int, version: Int, src: StorageWindow, out: StorageWindow)
+    /// In-place arithmetic with Python scalars.
+    case scalar(ScalarOp, StorageWindow)
+    /// torch 2.15 `nn.init.trunc_normal_` on a contiguous window: `normal_(mean, std)`, then full-size redraws
+    /// until every value lies in [a, b] (the p > 0.3 branch; the draw count depends on the values).
+    case truncNormal(mean: Double, std: Double, a: Double, b: Double, StorageWindow)
+}
+
+extension TensorWrite {
+    /// The window written (nil: the whole storage).
+    public var window: StorageWindow? {
+        switch self {
+        case .fill, .zeroRow, .copy: nil
+        case .windowFill(_, let w), .literal(_, let w), .scalar(_, let w), .truncNormal(_, _, _, _, let w): w
+        case .copyWindow(_, _, _, let w): w
+        }
+    }
+
+    /// True when the write consumes random draws.
+    public var isRandom: Bool {
+        switch self {
+        case .fill(let f), .windowFill(let f, _): f.isRandom
+        case .truncNormal: true
+        default: false
+        }
+    }
+}
+
+/// Literal values of a storage's dtype, little-endian, as the request sent them.
+public struct LiteralValues: Sendable {
+    public let bytes: [UInt8]
+    public let dtype: DType
+
+    public init(bytes: [UInt8], dtype: DType) {
+        self.bytes = bytes
+        self.dtype = dtype
+    }
+
+    public var count: Int { bytes.count / dtype.byteSize }
+
+    /// Element `i`, exactly (integers are validated to lie within ±2^53).
+    public func value(_ i: Int) -> Double {
+        bytes.withUnsafeBytes { raw in
+            let at = i * dtype.byteSize
+            switch dtype {
+            case .float32: return Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))))
+            case .float64: return Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)))
+            case .float16: return Double(FloatBits.float(fromFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
+            case .bfloat16: return Double(FloatBits.float(fromBFloat16: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt16.self))))
+            case .int64: return Double(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)))
+            case .int32: return Double(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+            case .bool: return raw[at] != 0 ? 1 : 0
+            }
+        }
+    }
 }
 
 /// Values for a tensor that come from outside the random stream (a Pretrained checkpoint).
@@ -30,12 +94,18 @@ public struct Origin: Sendable {
     /// "construction", "init_cfg", "override", "init_weights", "pretrained".
     public var phase: String
     public var pointer: JSONPointer
+    /// Traced programs: the Python call site (`file:line in function`) and the module path whose code ran the op.
+    public var site: String?
+    public var module: String?
 
-    public init(initializer: String, arguments: JSONObject, phase: String, pointer: JSONPointer) {
+    public init(initializer: String, arguments: JSONObject, phase: String, pointer: JSONPointer,
+                site: String? = nil, module: String? = nil) {
         self.initializer = initializer
         self.arguments = arguments
         self.phase = phase
         self.pointer = pointer
+        self.site = site
+        self.module = module
     }
 }
 
@@ -63,11 +133,17 @@ public final class Timeline: @unchecked Sendable {
     public private(set) var content: [Content] = []
     /// Per tensor, the indices of the ops that wrote it.
     public private(set) var writes: [[Int]] = []
+    /// `torch.manual_seed(seed)` inside a traced program: the generator is re-seeded before timeline op `beforeOp`.
+    public private(set) var reseeds: [(beforeOp: Int, seed: Int64)] = []
     private var uniqueCounter = 0
 
     public init() {}
 
-    func addTensor(_ record: TensorRecord, initial: Content) -> Int {
+    public func recordManualSeed(_ seed: Int64) {
+        reseeds.append((beforeOp: ops.count, seed: seed))
+    }
+
+    package func addTensor(_ record: TensorRecord, initial: Content) -> Int {
         tensors.append(record)
         content.append(initial)
         writes.append([])
@@ -102,6 +178,8 @@ public final class Timeline: @unchecked Sendable {
             return .constant(stored(mean, as: dtype))
         case .fill(.mmengineTruncNormal(_, _, let a, let b)) where stored(a, as: dtype) == stored(b, as: dtype):
             return .constant(stored(a, as: dtype))  // clamp_(a, b) with a == b leaves a everywhere
+        case .windowFill(.constant(let v), let w) where w.coversWhole(tensors[tensor].count):
+            return .constant(stored(v, as: dtype))
         case .zeroRow where tensors[tensor].shape.first == 1:
             return .constant(0)  // the padding row was the only row: the tensor is all zeros
         default:

@@ -75,6 +75,8 @@ extension TensorFill {
             return
         case .uniform, .mmengineTruncNormal:
             g.skip(Distributions.uniformDraws(count: count, wide: wide))
+        case .normal where ReducedPrecisionNormal.differs(count: count, dtype: dtype):
+            g.skip(ReducedPrecisionNormal.draws(count: count))
         case .normal, .orthogonal:
             Distributions.advanceNormal(count: count, wide: wide, &g)
         }

@@ -1,0 +1,209 @@
+import Model
+import Tensors
+import TorchInit
+import TorchRandom
+
+/// A storage's values at one point of the timeline, computed whole: what a traced program's windowed writes,
+/// literals and copies need (the chunked path covers whole fills followed by elementwise edits).
+/// float32/float16/bfloat16 storages hold floats (rounded to their dtype after every write), the others doubles.
+struct StorageEvaluator {
+    enum Values {
+        case float([Float])
+        case double([Double])
+
+        func value(_ i: Int) -> Double {
+            switch self {
+            case .float(let a): Double(a[i])
+            case .double(let a): a[i]
+            }
+        }
+    }
+
+    private struct Key: Hashable {
+        let storage: Int
+        let version: Int
+    }
+
+    let timeline: Timeline
+    /// Generator state before each random write that is evaluated (`ValueGenerator.prepare`).
+    let snapshots: [Int: CPUGenerator]
+    private var cache: [Key: Values] = [:]
+
+    init(timeline: Timeline, snapshots: [Int: CPUGenerator]) {
+        self.timeline = timeline
+        self.snapshots = snapshots
+    }
+
+    static func computesInDouble(_ dtype: DType) -> Bool {
+        switch dtype {
+        case .float32, .float16, .bfloat16: false
+        default: true
+        }
+    }
+
+    /// True when `write` replaces every value of a storage of `count` elements without reading them.
+    static func overwritesWhole(_ write: TensorWrite, storage: Int, count: Int) -> Bool {
+        switch write {
+        case .fill, .copy: return true
+        case .zeroRow, .scalar: return false
+        case .copyWindow(let src, _, _, let out): return src != storage && out.coversWhole(count)
+        case .windowFill(_, let w), .literal(_, let w), .truncNormal(_, _, _, _, let w): return w.coversWhole(count)
+        }
+    }
+
+    /// The ops (indices into the timeline) that decide storage `s` before op `version`: from its last whole
+    /// overwrite on.
+    static func deciding(_ timeline: Timeline, _ s: Int, before version: Int) -> ArraySlice<Int> {
+        let writes = timeline.writes[s]
+        let end = writes.firstIndex { $0 >= version } ?? writes.count
+        let count = timeline.tensors[s].count
+        let start = writes[..<end].lastIndex { overwritesWhole(timeline.ops[$0].write, storage: s, count: count) } ?? 0
+        return writes[start..<end]
+    }
+
+    /// Every op evaluating storage `s` before `version` runs, transitively through copy sources.
+    static func neededOps(_ timeline: Timeline, _ s: Int, before version: Int, into needed: inout Set<Int>,
+                          visited: inout Set<[Int]>) {
+        var work = [(s, version)]
+        while let (s, v) = work.popLast() {
+            guard visited.insert([s, v]).inserted else { continue }
+            for op in deciding(timeline, s, before: v) {
+                needed.insert(op)
+                if case .copyWindow(let src, let version, _, _) = timeline.ops[op].write { work.append((src, version)) }
+            }
+        }
+    }
+
+    /// The values of storage `s` after every write before op `version`.
+    mutating func values(_ s: Int, before version: Int) throws -> Values {
+        if let v = cache[Key(storage: s, version: version)] { return v }
+        let record = timeline.tensors[s]
+        let ops = StorageEvaluator.deciding(timeline, s, before: version)
+        let result: Values
+        if StorageEvaluator.computesInDouble(record.dtype) {
+            var a = [Double](repeating: 0, count: record.count)
+            try a.withUnsafeMutableBufferPointer { buf in
+                for op in ops { try apply(op, to: buf, dtype: record.dtype) }
+            }
+            result = .double(a)
+        } else {
+            var a = [Float](repeating: 0, count: record.count)
+            try a.withUnsafeMutableBufferPointer { buf in
+                for op in ops { try apply(op, to: buf, dtype: record.dtype) }
+            }
+            result = .float(a)
+        }
+        cache[Key(storage: s, version: version)] = result
+        return result
+    }
+
+    private func generator(_ op: Int) -> CPUGenerator {
+        guard let g = snapshots[op] else { preconditionFailure("StorageEvaluator: no generator snapshot for op \(op)") }
+        return g
+    }
+
+    private mutating func apply(_ op: Int, to buf: UnsafeMutableBufferPointer<Float>, dtype: DType) throws {
+        let write = timeline.ops[op].write
+        switch write {
+        case .fill(let f):
+            if case .constant(let v) = f {
+                buf.initialize(repeating: Float(ScalarOpRounding.stored(v, dtype)))
+            } else {
+                var g = generator(op)
+                f.apply(to: buf, dtype: dtype, generator: &g)
+            }
+        case .windowFill(let f, let w):
+            if case .constant(let v) = f {
+                let x = Float(ScalarOpRounding.stored(v, dtype))
+                w.forEachOffset { _, o in buf[o] = x }
+            } else {
+                var g = generator(op)
+                f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, generator: &g)
+            }
+        case .truncNormal(let mean, let std, let a, let b, let w):
+            var g = generator(op)
+            TruncNormalSampler.sample(buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, mean: mean, std: std, a: a, b: b, &g)
+        case .literal(let values, let w):
+            w.forEachOffset { i, o in buf[o] = Float(values.value(i)) }
+        case .copyWindow(let src, let version, let sw, let ow):
+            let source = try values(src, before: version)
+            let offsets = ow.broadcastOffsets(of: sw)
+            ow.forEachOffset { i, o in buf[o] = Float(convert(source.value(offsets[i]), to: dtype)) }
+        case .scalar(let s, let w):
+            if w.coversWhole(buf.count) {
+                s.apply(buf, dtype: dtype)
+            } else {
+                var tmp = [Float](repeating: 0, count: w.count)
+                w.forEachOffset { i, o in tmp[i] = buf[o] }
+                tmp.withUnsafeMutableBufferPointer { s.apply($0, dtype: dtype) }
+                w.forEachOffset { i, o in buf[o] = tmp[i] }
+            }
+        case .copy(let source):
+            try source.read(into: buf)
+            roundTo(dtype, buf)
+        case .zeroRow:
+            preconditionFailure("StorageEvaluator: zeroRow is a spec write, generated by the chunked path")
+        }
+    }
+
+    private mutating func apply(_ op: Int, to buf: UnsafeMutableBufferPointer<Double>, dtype: DType) throws {
+        let write = timeline.ops[op].write
+        switch write {
+        case .fill(let f):
+            if case .constant(let v) = f {
+                buf.initialize(repeating: ScalarOpRounding.stored(v, dtype))
+            } else {
+                var g = generator(op)
+                f.apply(to: buf, shape: [buf.count], generator: &g)
+            }
+        case .windowFill(let f, let w):
+            if case .constant(let v) = f {
+                let x = ScalarOpRounding.stored(v, dtype)
+                w.forEachOffset { _, o in buf[o] = x }
+            } else {
+                var g = generator(op)
+                f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), shape: [w.count], generator: &g)
+            }
+        case .truncNormal(let mean, let std, let a, let b, let w):
+            var g = generator(op)
+            TruncNormalSampler.sample(buf.extracting(w.offset..<(w.offset + w.count)), mean: mean, std: std, a: a, b: b, &g)
+        case .literal(let values, let w):
+            w.forEachOffset { i, o in buf[o] = values.value(i) }
+        case .copyWindow(let src, let version, let sw, let ow):
+            let source = try values(src, before: version)
+            let offsets = ow.broadcastOffsets(of: sw)
+            ow.forEachOffset { i, o in buf[o] = convert(source.value(offsets[i]), to: dtype) }
+        case .scalar(let s, let w):
+            if w.coversWhole(buf.count) {
+                s.apply(buf)
+            } else {
+                var tmp = [Double](repeating: 0, count: w.count)
+                w.forEachOffset { i, o in tmp[i] = buf[o] }
+                tmp.withUnsafeMutableBufferPointer { s.apply($0) }
+                w.forEachOffset { i, o in buf[o] = tmp[i] }
+            }
+        case .copy(let source):
+            try source.read(into: buf)
+        case .zeroRow:
+            preconditionFailure("StorageEvaluator: zeroRow is a spec write, generated by the chunked path")
+        }
+    }
+}
+
+/// `copy_`'s dtype conversion of one value (held exactly as a double) into a tensor of `dtype`:
+/// to float16/bfloat16 through float (as torch converts a double), to integers by truncation
+/// (x86 `cvtt*`: NaN, infinities and out-of-range values become the most negative integer), to bool by `!= 0`.
+func convert(_ v: Double, to dtype: DType) -> Double {
+    switch dtype {
+    case .float64: return v
+    case .float32: return Double(Float(v))
+    case .float16: return Double(FloatBits.float(fromFloat16: FloatBits.float16(Float(v))))
+    case .bfloat16: return Double(FloatBits.float(fromBFloat16: FloatBits.bfloat16(Float(v))))
+    case .int64:
+        return v.isFinite && v > -0x1p63 - 1 && v < 0x1p63 ? v.rounded(.towardZero) : -0x1p63
+    case .int32:
+        return v.isFinite && v > -0x1p31 - 1 && v < 0x1p31 ? v.rounded(.towardZero) : -0x1p31
+    case .bool:
+        return v != 0 ? 1 : 0
+    }
+}

@@ -1,0 +1,97 @@
+import Engine
+import JSON
+import XCTest
+
+/// Programs are untrusted input: every violation is a typed error pointing at the offending field, never a trap.
+final class HostileProgramTests: XCTestCase {
+    let base = #"{"version": 1, "model": "M", "storages": [{"numel": 12, "dtype": "float32"}, {"numel": 4, "dtype": "float32"}],"#
+        + #" "state_dict": [{"name": "w", "storage": 0, "shape": [3, 4]}], "sites": ["a.py:1 in f"], "ops": OPS}"#
+
+    func expectError(_ ops: String, _ pointer: String, _ kind: SpecError.Kind = .invalid, contains text: String? = nil,
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+        let body = #"{"seed": 0, "program": "# + base.replacingOccurrences(of: "OPS", with: ops) + "}"
+        let json = try JSONCodec.parse(Array(body.utf8))
+        do {
+            _ = try Engine.prepare(json)
+            XCTFail("accepted: \(ops)", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.pointer.description, pointer, "\(error)", file: file, line: line)
+            XCTAssertEqual(error.kind, kind, "\(error)", file: file, line: line)
+            if let text { XCTAssert(error.message.contains(text), error.message, file: file, line: line) }
+        }
+    }
+
+    func testWindowsOutsideTheirStorage() throws {
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "offset": 12, "shape": [1], "stride": [1]}, "value": 0}]"#, "/program/ops/0/out/offset")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "offset": 1, "shape": [3, 4], "stride": [4, 1]}, "value": 0}]"#, "/program/ops/0/out/stride/1")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [2], "stride": [9223372036854775807]}, "value": 0}]"#, "/program/ops/0/out/stride/0")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [2], "stride": [-1]}, "value": 0}]"#, "/program/ops/0/out/stride/0")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [-2], "stride": [1]}, "value": 0}]"#, "/program/ops/0/out/shape/0")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "offset": -1, "shape": [2], "stride": [1]}, "value": 0}]"#, "/program/ops/0/out/offset")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [4611686018427387904, 4], "stride": [0, 0]}, "value": 0}]"#, "/program/ops/0/out/shape/0")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [2, 2], "stride": [1]}, "value": 0}]"#, "/program/ops/0/out/stride")
+        try expectError(#"[{"op": "fill_", "out": 7, "value": 0}]"#, "/program/ops/0/out")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 2, "shape": [1], "stride": [1]}, "value": 0}]"#, "/program/ops/0/out/storage")
+        try expectError(#"[{"op": "fill_", "out": {"storage": 0, "shape": [3], "stride": [0]}, "value": 0}]"#, "/program/ops/0/out/stride/0", .rejected)
+    }
+
+    func testUnknownOpsAndKeys() throws {
+        try expectError(#"[{"op": "bernoulli_", "out": 0}]"#, "/program/ops/0/op", contains: "unknown op")
+        try expectError(#"[{"op": "fill_", "out": 0, "value": 0, "generator": 1}]"#, "/program/ops/0/generator", contains: "unknown key")
+        try expectError(#"[{"op": "uniform_", "out": 0, "form": 0}]"#, "/program/ops/0/form", contains: "did you mean 'from'")
+        try expectError(#"[{"op": "fill_", "out": 0, "value": 0, "site": 3}]"#, "/program/ops/0/site")
+        try expectError(#"[{"op": "fill_", "out": 0, "value": "x"}]"#, "/program/ops/0/value")
+        try expectError(#"[17]"#, "/program/ops/0")
+    }
+
+    func testCopySources() throws {
+        try expectError(#"[{"op": "copy_", "out": 0, "src": 1}]"#, "/program/ops/0/src", contains: "no earlier op wrote")
+        try expectError(#"[{"op": "fill_", "out": 1, "value": 1}, {"op": "copy_", "out": 0, "src": 5}]"#, "/program/ops/1/src")
+        try expectError(#"[{"op": "fill_", "out": 1, "value": 1}, {"op": "copy_", "out": 0, "src": {"storage": 1, "offset": 2, "shape": [3], "stride": [1]}}]"#, "/program/ops/1/src/stride/0")
+        try expectError(#"[{"op": "fill_", "out": 1, "value": 1}, {"op": "copy_", "out": {"storage": 0, "shape": [3, 4], "stride": [4, 1]}, "src": {"storage": 1, "shape": [3], "stride": [1]}}]"#, "/program/ops/1/src", .rejected)
+    }
+
+    func testRefusedArithmeticAndTorchErrors() throws {
+        try expectError(#"[{"op": "uniform_", "out": 0, "from": 1, "to": 0}]"#, "/program/ops/0", .rejected, contains: "uniform_ expects")
+        try expectError(#"[{"op": "normal_", "out": 0, "std": -1}]"#, "/program/ops/0", .rejected, contains: "std >= 0.0")
+        try expectError(#"[{"op": "normal_", "out": {"storage": 0, "shape": [4, 3], "stride": [1, 4]}}]"#, "/program/ops/0/out", contains: "contiguous")
+        try expectError(#"[{"op": "fill_", "out": 0, "value": 0}, {"op": "add_", "out": 0, "other": 0.1, "alpha": 0.3}]"#, "/program/ops/1", .rejected, contains: "alpha")
+        try expectError(#"[{"op": "trunc_normal_", "out": 0, "mean": 0, "std": 1, "a": 1, "b": 1.5}]"#, "/program/ops/0", .rejected, contains: "0.3")
+        try expectError(#"[{"op": "trunc_normal_", "out": 0, "mean": 0, "std": 0, "a": -1, "b": 1}]"#, "/program/ops/0/std", .rejected)
+        try expectError(#"[{"op": "clamp_", "out": 0}]"#, "/program/ops/0", .rejected)
+        try expectError(#"[{"op": "literal", "out": 1, "data": "AAAA"}]"#, "/program/ops/0/data", contains: "bytes")
+        try expectError(#"[{"op": "literal", "out": 1, "data": "!!"}]"#, "/program/ops/0/data", contains: "base64")
+    }
+
+    func testStructure() throws {
+        func expectBody(_ body: String, _ pointer: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let json = try JSONCodec.parse(Array(body.utf8))
+            do {
+                _ = try Engine.prepare(json)
+                XCTFail("accepted: \(body)", file: file, line: line)
+            } catch {
+                XCTAssertEqual(error.pointer.description, pointer, "\(error)", file: file, line: line)
+            }
+        }
+        try expectBody(#"{"program": {"version": 2}}"#, "/program/version")
+        try expectBody(#"{"program": {"version": 1, "model": "M", "storages": [{"numel": 281474976710657, "dtype": "float32"}], "state_dict": [], "ops": []}}"#, "/program/storages/0/numel")
+        try expectBody(#"{"program": {"version": 1, "model": "M", "storages": [{"numel": 4, "dtype": "complex64"}], "state_dict": [], "ops": []}}"#, "/program/storages/0/dtype")
+        try expectBody(#"{"program": {"version": 1, "model": "M", "storages": [{"numel": 4, "dtype": "float32"}], "state_dict": [{"name": "w", "storage": 0, "shape": [5]}], "ops": []}}"#, "/program/state_dict/0/shape")
+        try expectBody(#"{"program": {"version": 1, "model": "M", "storages": [], "state_dict": [], "ops": [], "extra": 1}}"#, "/program/extra")
+        try expectBody(#"{"model": {"type": "ToyNet"}, "program": {}}"#, "/program")
+    }
+
+    func testATiedProgramPlansWithoutValues() throws {
+        let body = #"{"seed": 1, "program": {"version": 1, "model": "Tied", "storages": [{"numel": 6, "dtype": "float32"}], "state_dict": [{"name": "a", "storage": 0, "shape": [2, 3]}, {"name": "b", "storage": 0, "shape": [6]}], "sites": ["x.py:3 in f"], "ops": [{"op": "normal_", "out": 0, "std": 0.02, "site": 0, "module": "emb"}]}}"#
+        let job = try Engine.prepare(try JSONCodec.parse(Array(body.utf8)))
+        XCTAssertEqual(job.fileName, "Tied-seed1.safetensors")
+        let tensors = job.report.objectValue!["tensors"]!.arrayValue!
+        XCTAssertEqual(tensors.count, 2)
+        let by = tensors[1].objectValue!["initialized_by"]!.arrayValue![0].objectValue!
+        XCTAssertEqual(by["initializer"], "normal_")
+        XCTAssertEqual(by["phase"], "program")
+        XCTAssertEqual(by["site"], "x.py:3 in f")
+        XCTAssertEqual(by["module"], "emb")
+        XCTAssertEqual(by["pointer"], "/program/ops/0")
+    }
+}
