@@ -32,10 +32,15 @@ final class AdvanceTests: XCTestCase {
                         out.withUnsafeMutableBufferPointer { fill.apply(to: $0, shape: shape, generator: &a) }
                         fill.advance(count: n, dtype: .float32, shape: shape, generator: &b)
                         same(a, b, "\(fill) \(shape) f32 spare=\(String(describing: startSpare)) pre=\(pre)")
-                        // bfloat16/float16 tensors filled in float: same draws
-                        var c = base
+                        // bfloat16/float16 tensors are filled in float: the same draws, except normal_'s tail
+                        // (ReducedPrecisionNormal: numel ≥ 16 with numel % 16 ≠ 0, measured on torch 2.15)
+                        var c = base, c0 = base
+                        if case .orthogonal = fill { c0 = a } else {
+                            var h = [Float](repeating: 0, count: n)
+                            h.withUnsafeMutableBufferPointer { fill.apply(to: $0, dtype: .bfloat16, generator: &c0) }
+                        }
                         fill.advance(count: n, dtype: .bfloat16, shape: shape, generator: &c)
-                        same(a, c, "\(fill) \(shape) bf16")
+                        same(c0, c, "\(fill) \(shape) bf16")
                         // float64 storage
                         var d = base, e = base
                         var dout = [Double](repeating: 0, count: n)
