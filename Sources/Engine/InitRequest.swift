@@ -22,6 +22,8 @@ public struct InitRequest: Sendable {
     public var seed: Int64
     public var seedWasGiven: Bool
     public var dtype: DType
+    /// A program without "dtype" keeps each tensor's traced dtype (no `model.to(dtype)` call to reproduce).
+    public var dtypeWasGiven: Bool
     public var format: CheckpointFormat
 
     public static let keys = ["model", "program", "seed", "dtype", "format"]
@@ -54,8 +56,8 @@ public struct InitRequest: Sendable {
             throw SpecError(.invalid, at: JSONPointer(["seed"]), "seed must be an integer in [-2^63, 2^63-1], got \(v.typeName)")
         }
         switch o["dtype"] {
-        case nil, .null?: dtype = .float32
-        case .string(let s)? where InitRequest.dtypes.contains(where: { $0.rawValue == s }): dtype = DType(rawValue: s)!
+        case nil, .null?: dtype = .float32; dtypeWasGiven = false
+        case .string(let s)? where InitRequest.dtypes.contains(where: { $0.rawValue == s }): dtype = DType(rawValue: s)!; dtypeWasGiven = true
         case let v?:
             throw SpecError(.invalid, at: JSONPointer(["dtype"]),
                             "dtype must be one of \(InitRequest.dtypes.map(\.rawValue).joined(separator: ", ")), got \(v.stringValue.map { "'\($0)'" } ?? v.typeName)")

@@ -61,6 +61,10 @@ public final class Plan: @unchecked Sendable {
         } catch {
             throw SpecError(error.kind == .invalid ? .invalid : .rejected, at: error.pointer, error.message)
         }
+        // `model.to(dtype)` casts floating tensors; a spec is generated in float32 and always cast, a program only
+        // when the request names a dtype.
+        let castsFloats: Bool
+        if case .program = request.source { castsFloats = request.dtypeWasGiven } else { castsFloats = true }
         var planned: [PlannedTensor] = []
         planned.reserveCapacity(entries.count)
         for entry in entries {
@@ -76,7 +80,7 @@ public final class Plan: @unchecked Sendable {
             }
             planned.append(PlannedTensor(
                 tensor: t, record: record,
-                outputDType: record.dtype.isFloatingPoint ? request.dtype : record.dtype,
+                outputDType: record.dtype.isFloatingPoint && castsFloats ? request.dtype : record.dtype,
                 baseOp: baseIndex.map { ops[$0] },
                 edits: baseIndex.map { Array(ops[($0 + 1)...]) } ?? ops,
                 initInfo: record.kind == .parameter ? info[t] : nil))

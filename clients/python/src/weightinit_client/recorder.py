@@ -563,8 +563,8 @@ def _is_view(func):
 
 
 def _py(v):
-    if isinstance(v, bool):
-        return v
+    if isinstance(v, bool):  # fill_(True) is fill_(1) in every dtype
+        return int(v)
     if isinstance(v, int):
         return v
     v = float(v)
