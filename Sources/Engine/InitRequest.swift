@@ -26,7 +26,10 @@ public struct InitRequest: Sendable {
     public var dtypeWasGiven: Bool
     public var format: CheckpointFormat
 
-    public static let keys = ["model", "program", "seed", "dtype", "format"]
+    /// Only these state-dict entries are sent (nil: all).
+    public var include: IncludeFilter?
+
+    public static let keys = ["model", "program", "seed", "dtype", "format", "include"]
     public static let dtypes: [DType] = [.float32, .float16, .bfloat16, .float64]
 
     /// Validates the body; `defaultFormat` applies when the body has no "format".
@@ -68,6 +71,10 @@ public struct InitRequest: Sendable {
         case let v?:
             throw SpecError(.invalid, at: JSONPointer(["format"]),
                             "format must be safetensors or pytorch, got \(v.stringValue.map { "'\($0)'" } ?? v.typeName)")
+        }
+        switch o["include"] {
+        case nil, .null?: include = nil
+        case let v?: include = try IncludeFilter(v, at: JSONPointer(["include"]))
         }
     }
 }

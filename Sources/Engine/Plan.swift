@@ -85,6 +85,10 @@ public final class Plan: @unchecked Sendable {
                 edits: baseIndex.map { Array(ops[($0 + 1)...]) } ?? ops,
                 initInfo: record.kind == .parameter ? info[t] : nil))
         }
+        if let include = request.include {
+            let kept = try include.select(planned.map(\.record.name), at: JSONPointer(["include"]))
+            planned = kept.map { planned[$0] }
+        }
         return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained)
     }
 

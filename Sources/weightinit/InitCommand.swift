@@ -24,8 +24,11 @@ struct InitCommand: ParsableCommand {
     @Option(help: "URL prefix Pretrained checkpoints may be downloaded from; repeatable (default: none, URLs refused).")
     var allowCheckpointURLPrefix: [String] = []
 
+    @Option(help: "Only the state-dict entries matching this glob (fnmatch-style); repeatable. Sets the request's \"include\".")
+    var include: [String] = []
+
     func run() throws {
-        var body = try SpecFile.read(spec)
+        var body = try SpecFile.withInclude(SpecFile.read(spec), include)
         if let format {
             guard CheckpointFormat(rawValue: format) != nil else { throw ValidationError("--format must be safetensors or pytorch") }
             if case .object(var o) = body { o["format"] = .string(format); body = .object(o) }
@@ -71,8 +74,11 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Folder that Pretrained `checkpoint` paths are relative to (default: the spec file's folder).")
     var checkpointDir: String?
 
+    @Option(help: "Only the state-dict entries matching this glob (fnmatch-style); repeatable.")
+    var include: [String] = []
+
     func run() throws {
-        let body = try SpecFile.read(spec)
+        let body = try SpecFile.withInclude(SpecFile.read(spec), include)
         let job = try SpecFile.prepare(body, spec: spec, checkpointDir: checkpointDir, defaultFormat: .safetensors)
         print(JSONCodec.serialize(job.report, pretty: true))
     }
@@ -85,6 +91,13 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum SpecFile {
+    /// `--include` globs replace the body's "include".
+    static func withInclude(_ body: JSONValue, _ globs: [String]) -> JSONValue {
+        guard !globs.isEmpty, case .object(var o) = body else { return body }
+        o["include"] = .array(globs.map { .string($0) })
+        return .object(o)
+    }
+
     static func read(_ path: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
         do {
