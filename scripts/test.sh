@@ -35,4 +35,10 @@ scripts/golden-cli.sh "$python"
 WEIGHTINIT_BINARY="$PWD/.build/debug/weightinit" clients/python/run-tests.sh -rs 2>&1 | tee "$log"
 no_skips "$log" "clients/python tests"
 # Dockerfile, manifests, OpenAPI document (checked against the running server, and by schemathesis), runtime libraries.
+# Load and faults, short version (~1 min): mixed clients and corpus requests, slow and vanishing readers, idle
+# connections, then SIGTERM mid-stream (scripts/load_faults.py; the full 60 s / 64-client run is in docs/reliability.md).
+"$python" scripts/load_faults.py --binary .build/debug/weightinit --seconds 15 --clients 16 --json "$log.load.json" >/dev/null \
+  || { cat "$log.load.json" 2>/dev/null; echo "FAIL load and faults" >&2; exit 1; }
+echo "PASS load and faults (scripts/load_faults.py --seconds 15 --clients 16)"
+rm -f "$log.load.json"
 WEIGHTINIT_LINT_BIN="$PWD/.build/debug/weightinit" scripts/lint.sh
