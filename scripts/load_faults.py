@@ -173,6 +173,10 @@ def fault_disconnect(port, stats, stop):
     while not stop.is_set():
         try:
             s = raw_post(port, LARGE)
+            if not s.recv(65536).startswith(b"HTTP/1.1 200"):  # queue full (503): try again
+                s.close()
+                time.sleep(0.1)
+                continue
             got = 0
             while got < 256 << 10:
                 chunk = s.recv(65536)
@@ -190,6 +194,10 @@ def fault_slow_reader(port, stats, stop, seconds=10):
     while not stop.is_set():
         try:
             s = raw_post(port, LARGE, rcvbuf=4096)
+            if not s.recv(1024).startswith(b"HTTP/1.1 200"):  # queue full (503): try again
+                s.close()
+                time.sleep(0.1)
+                continue
             end = time.monotonic() + seconds
             while time.monotonic() < end and not stop.is_set():
                 if not s.recv(1024):
@@ -239,7 +247,8 @@ def metric(ops, name):
 def phase_load(args, summary):
     corpus = load_corpus()
     log = open(os.path.join(args.workdir, "load-server.log"), "w")
-    proc, port, ops = start_server(args.binary, ["--queue-depth", "16"], log)
+    # The corpus' limits (its body-too-large case is 300 KB).
+    proc, port, ops = start_server(args.binary, ["--queue-depth", "16", "--max-body-bytes", "262144"], log)
     stats = Stats()
     # Warm-up, then the baseline.
     for body in (SMALL, LARGE):
