@@ -23,7 +23,7 @@ if [ "${1:-}" = "--regressions" ]; then
   for t in "${targets_all[@]}"; do
     dir="Fuzz/regressions/$t"
     [ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || continue
-    if "$bin/$t" -runs=0 "$dir"/* >/dev/null 2>&1; then echo "$t: $(ls "$dir" | wc -l) regression inputs pass"
+    if "$bin/$t" -runs=0 "$dir"/* >/dev/null 2>&1; then echo "$t: $(find "$dir" -type f ! -name .keep | wc -l) regression inputs pass"
     else echo "FAIL $t regression inputs"; failed=1; fi
   done
   exit "$failed"
@@ -41,7 +41,7 @@ for t in "${targets[@]}"; do
   rc=$?
   execs="$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$work/$t.log" | grep -Eo '[0-9]+$' || echo '?')"
   crashes="$(find Fuzz/crashes -name "$t-*" | wc -l)"
-  echo "$t: $execs execs in ${seconds}s, corpus $(ls "Fuzz/corpus/$t" | wc -l) -> $(ls "$work/$t" | wc -l), crashes: $crashes (exit $rc)"
+  echo "$t: $execs execs in ${seconds}s, corpus $(find "Fuzz/corpus/$t" -type f | wc -l) -> $(find "$work/$t" -type f | wc -l), crashes: $crashes (exit $rc)"
   if [ "$rc" -ne 0 ]; then status=1; grep -E "ERROR|SUMMARY|Fatal|==[0-9]+==" "$work/$t.log" | head -n 20; fi
 done
 exit "$status"

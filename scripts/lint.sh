@@ -181,7 +181,7 @@ build_release() (
 )
 
 step "hadolint Dockerfile" "$bin_dir/hadolint" --config .hadolint.yaml Dockerfile
-step "shellcheck scripts/*.sh" "$bin_dir/shellcheck" scripts/lint.sh scripts/schemathesis.sh scripts/test.sh scripts/python-env.sh
+step "shellcheck scripts/*.sh" "$bin_dir/shellcheck" scripts/lint.sh scripts/schemathesis.sh scripts/test.sh scripts/python-env.sh scripts/fuzz.sh
 step "yamllint" "$bin_dir/yamllint" --strict "${yaml_files[@]}"
 step "kubernetes-validate deploy/*.yaml" "$bin_dir/kubernetes-validate" --strict --quiet "${manifests[@]}"
 render deploy >"$work/rendered.yaml" 2>"$work/render.err"

@@ -8,7 +8,7 @@
 # whose python is exported as WEIGHTINIT_TEST_PYTHON), so a skipped test means a broken set-up and fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=scripts/prerequisites.sh
+# shellcheck source=/dev/null
 source scripts/prerequisites.sh
 # torch is needed to judge .pth output (torch.load) and for the Python client's round-trip tests.
 python="$(WITH_TORCH=1 scripts/python-env.sh)"
