@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "Tensors", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "MMEngine", "Model", "Program", "JSON", "Tensors", "Checkpoints"], resources: [.copy("Fixtures")]),
         // Starts the real `weightinit` binary on ephemeral ports and talks HTTP to it.
-        .testTarget(name: "IntegrationTests", dependencies: ["JSON"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSON", "HTTPTestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "JSON", "HTTPServer", "HTTPTestSupport", .product(name: "Logging", package: "swift-log")]),
     ]
 )

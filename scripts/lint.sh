@@ -5,7 +5,8 @@
 #   Kubernetes we target), docker-compose.yml (the compose-spec parser), docs/openapi.yaml (OpenAPI 3.1
 #   validator), deployment consistency (scripts/lint_deploy.py), the runtime stage of the Dockerfile against
 #   `ldd` of the release binary (scripts/lint_runtime_deps.py), the image's HEALTHCHECK command against the
-#   real server, and docs/openapi.yaml against the real server (scripts/lint_openapi.py).
+#   real server, docs/openapi.yaml against the real server (scripts/lint_openapi.py), and schemathesis --checks all
+#   against the real server (scripts/schemathesis.sh, bounded by scripts/schemathesis.toml).
 #
 # The tools go into the project venv (scripts/python-env.sh). The release binary is built like the
 # Dockerfile builds it, into .build-ship (git-ignored; ~4 min from scratch on 2 cores, incremental after).
@@ -180,7 +181,7 @@ build_release() (
 )
 
 step "hadolint Dockerfile" "$bin_dir/hadolint" --config .hadolint.yaml Dockerfile
-step "shellcheck scripts/lint.sh" "$bin_dir/shellcheck" scripts/lint.sh
+step "shellcheck scripts/*.sh" "$bin_dir/shellcheck" scripts/lint.sh scripts/schemathesis.sh scripts/test.sh scripts/python-env.sh scripts/fuzz.sh
 step "yamllint" "$bin_dir/yamllint" --strict "${yaml_files[@]}"
 step "kubernetes-validate deploy/*.yaml" "$bin_dir/kubernetes-validate" --strict --quiet "${manifests[@]}"
 render deploy >"$work/rendered.yaml" 2>"$work/render.err"
@@ -203,6 +204,8 @@ if [ -x "$work/weightinit" ]; then
   fi
   step "docs/openapi.yaml against the running server" "$python" scripts/lint_openapi.py docs/openapi.yaml \
     "$work/weightinit" Sources/Service/Routes.swift
+  step "schemathesis --checks all (scripts/schemathesis.toml), without and with access control" \
+    scripts/schemathesis.sh "$work/weightinit" "$python"
 else
   echo "FAIL no release binary: skipped the runtime-stage, HEALTHCHECK and OpenAPI conformance checks"
   failed=$((failed + 3))

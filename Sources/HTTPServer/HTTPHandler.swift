@@ -6,6 +6,9 @@ public protocol HTTPHandler: AnyObject, Sendable {
     /// Answers a request whose body exceeds `limit` (the body is empty in `request`).
     /// Called as soon as Content-Length says so, or after a chunked body passes the limit.
     func bodyTooLarge(_ request: HTTPRequest, limit: Int) -> HTTPResponse
+    /// Called once the headers are in, before any body byte is collected: a response here (e.g. 401) is sent
+    /// at once and the body is discarded unread. nil (the default) lets the request proceed.
+    func respondBeforeBody(_ request: HTTPRequest) -> HTTPResponse?
     /// One call per request the server saw, when the connection is done with it (for access
     /// logs and metrics). For streams this is after the last byte or the abort.
     func exchangeCompleted(_ exchange: HTTPExchange)
@@ -17,6 +20,7 @@ extension HTTPHandler {
                      text: "request body exceeds \(limit) bytes\n")
     }
     public func exchangeCompleted(_ exchange: HTTPExchange) {}
+    public func respondBeforeBody(_ request: HTTPRequest) -> HTTPResponse? { nil }
 }
 
 /// A finished request/response pair, for logging.

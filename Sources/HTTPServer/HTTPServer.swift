@@ -134,6 +134,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// (MHD then closes the connection instead of reading the body; `Expect: 100-continue`
     /// clients never send it).
     func headersReceived(_ context: RequestContext, connection: OpaquePointer) -> MHD_Result {
+        if let early = handler.respondBeforeBody(context.request) {
+            // Like an oversized body: whatever body follows is dropped unread (and only counted).
+            context.tooLarge = true
+            return queue(early, for: context, on: connection)
+        }
         if let declared = context.request.headers["Content-Length"].flatMap({ UInt64($0.trimmingCharacters(in: .whitespaces)) }),
            declared > UInt64(config.maxBodyBytes) {
             context.tooLarge = true

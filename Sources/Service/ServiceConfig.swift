@@ -35,6 +35,12 @@ public struct ServiceConfig: Sendable {
     public var connectionTimeout = 120
     /// TCP connections the data listener holds at once (streams included).
     public var connectionLimit = 256
+    /// TCP connections one client address may hold on the data listener at once; 0 = no per-address limit
+    /// (the default: behind a proxy or ingress every client shares one address). Beyond it libmicrohttpd
+    /// accepts and closes the connection at once.
+    public var maxConnectionsPerClient = 0
+    /// Bearer tokens (`--auth-token-file`); none = no access control.
+    public var accessControl = AccessControl()
     /// MHD polling threads for the data listener. Request parsing and planning run on them.
     public var httpThreads = 2
     /// Seconds in-flight streams get to finish after SIGTERM/SIGINT.
@@ -58,6 +64,7 @@ public struct ServiceConfig: Sendable {
         if maxJSONDepth < 2 { problems.append("max JSON depth must be at least 2") }
         if connectionTimeout < 1 { problems.append("connection timeout must be at least 1 second") }
         if connectionLimit < 4 { problems.append("connection limit must be at least 4") }
+        if maxConnectionsPerClient < 0 { problems.append("max connections per client must not be negative") }
         if httpThreads < 1 { problems.append("HTTP threads must be at least 1") }
         if shutdownGrace < 0 { problems.append("shutdown grace must not be negative") }
         return problems

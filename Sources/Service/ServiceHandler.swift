@@ -8,17 +8,37 @@ final class ServiceHandler: HTTPHandler, @unchecked Sendable {
     private let listener: String
     private let logger: Logger
     private let metrics: ServiceMetrics
+    private let access: AccessControl
 
-    init(routes: RouteTable, endpoints: Endpoints, listener: String, logger: Logger, metrics: ServiceMetrics) {
+    init(routes: RouteTable, endpoints: Endpoints, listener: String, logger: Logger, metrics: ServiceMetrics,
+         access: AccessControl = AccessControl()) {
         self.routes = routes
+        self.access = access
         self.endpoints = endpoints
         self.listener = listener
         self.logger = logger
         self.metrics = metrics
     }
 
+    /// The 401 for a request without a valid token, nil when it may proceed.
+    private func refusal(_ request: HTTPRequest, requestID: String) -> HTTPResponse? {
+        let verdict = access.check(request.headers, endpoint: routes.endpoints[request.path])
+        guard verdict != .allowed else { return nil }
+        return Problem.unauthorized(verdict).response(requestID: requestID)
+    }
+
+    /// Refuses an unauthenticated request from its headers alone, so its body is never collected.
+    func respondBeforeBody(_ request: HTTPRequest) -> HTTPResponse? {
+        let requestID = RequestID.accept(request.headers["X-Request-Id"])
+        guard var response = refusal(request, requestID: requestID) else { return nil }
+        // The body (if any) is not read: the connection cannot be reused.
+        response.headers["Connection"] = "close"
+        return response
+    }
+
     func handle(_ request: HTTPRequest) -> HTTPResponse {
         let requestID = RequestID.accept(request.headers["X-Request-Id"])
+        if let response = refusal(request, requestID: requestID) { return response }
         var response: HTTPResponse
         switch routes.route(request) {
         case .problem(let problem):
@@ -34,6 +54,7 @@ final class ServiceHandler: HTTPHandler, @unchecked Sendable {
 
     func bodyTooLarge(_ request: HTTPRequest, limit: Int) -> HTTPResponse {
         let requestID = RequestID.accept(request.headers["X-Request-Id"])
+        if let response = refusal(request, requestID: requestID) { return response }
         // Routing errors win over size: a huge body to a wrong path is still a 404/405.
         if case .problem(let problem) = routes.route(request) { return problem.response(requestID: requestID) }
         return Problem.bodyTooLarge(limit: limit).response(requestID: requestID)

@@ -67,12 +67,14 @@ public final class WeightInitService: @unchecked Sendable {
             let endpoints = Endpoints(config: config, backend: backend, jobs: jobs, metrics: metrics, logger: logger,
                                       isDraining: { [weak self] in self?.isDraining ?? true })
             let mainServer = HTTPServer(config: httpConfig(port: config.port, data: true), handler: ServiceHandler(
-                routes: .data, endpoints: endpoints, listener: "data", logger: logger, metrics: metrics))
+                routes: .data, endpoints: endpoints, listener: "data", logger: logger, metrics: metrics,
+                access: config.accessControl))
             try mainServer.start()
             var opsServer: HTTPServer?
             if config.opsPort >= 0 {
                 let server = HTTPServer(config: httpConfig(port: config.opsPort, data: false), handler: ServiceHandler(
-                    routes: .ops, endpoints: endpoints, listener: "ops", logger: logger, metrics: metrics))
+                    routes: .ops, endpoints: endpoints, listener: "ops", logger: logger, metrics: metrics,
+                    access: config.accessControl))
                 do { try server.start() } catch {
                     mainServer.stop()
                     throw error
@@ -87,6 +89,7 @@ public final class WeightInitService: @unchecked Sendable {
             "host": .string(config.host), "port": .stringConvertible(mainPort), "ops_port": .stringConvertible(opsPort),
             "workers": .stringConvertible(config.workers), "max_streams": .stringConvertible(jobs.workers), "queue_depth": .stringConvertible(jobs.depth),
             "version": .string(backend.version),
+            "auth": .string(config.accessControl.isEnabled ? "bearer (\(config.accessControl.tokens.count) tokens)" : "off"),
         ])
     }
 
@@ -170,6 +173,8 @@ public final class WeightInitService: @unchecked Sendable {
         c.connectionTimeout = config.connectionTimeout
         c.maxBodyBytes = data ? config.maxBodyBytes : 64 << 10
         c.connectionLimit = data ? config.connectionLimit : 64
+        // The ops port serves probes from a few kubelet/Prometheus addresses: no per-address limit there.
+        c.perIPConnectionLimit = data ? config.maxConnectionsPerClient : 0
         c.threads = data ? config.httpThreads : 1
         let logger = self.logger
         c.errorLog = { line in

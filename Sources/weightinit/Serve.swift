@@ -34,6 +34,12 @@ struct Serve: ParsableCommand {
     var connectionTimeout: Int?
     @Option(help: "Connections the data port holds at once, streams included. [env: WEIGHTINIT_CONNECTION_LIMIT] (default: 256)")
     var connectionLimit: Int?
+    @Option(help: "Connections one client address may hold on the data port at once; 0 = no limit (behind a proxy every client shares its address). [env: WEIGHTINIT_MAX_CONNECTIONS_PER_CLIENT] (default: 0)")
+    var maxConnectionsPerClient: Int?
+    @Option(help: "File of bearer tokens, one per line (several for rotation; # comments). With it every endpoint but the probes needs `Authorization: Bearer <token>` (401 otherwise). [env: WEIGHTINIT_AUTH_TOKEN_FILE] (default: none, no access control)")
+    var authTokenFile: String?
+    @Option(help: "With --auth-token-file: whether /metrics needs the token too (true/false). [env: WEIGHTINIT_PROTECT_METRICS] (default: false)")
+    var protectMetrics: Bool?
     @Option(help: "HTTP threads of the data port (requests are parsed and planned on them). [env: WEIGHTINIT_HTTP_THREADS] (default: 2)")
     var httpThreads: Int?
     @Option(help: "Seconds streams in flight may take to finish after SIGTERM/SIGINT. [env: WEIGHTINIT_SHUTDOWN_GRACE] (default: 30)")
@@ -64,6 +70,18 @@ struct Serve: ParsableCommand {
         c.maxJSONDepth = try value(maxJSONDepth, "WEIGHTINIT_MAX_JSON_DEPTH", Int.init) ?? c.maxJSONDepth
         c.connectionTimeout = try value(connectionTimeout, "WEIGHTINIT_CONNECTION_TIMEOUT", Int.init) ?? c.connectionTimeout
         c.connectionLimit = try value(connectionLimit, "WEIGHTINIT_CONNECTION_LIMIT", Int.init) ?? c.connectionLimit
+        c.maxConnectionsPerClient = try value(maxConnectionsPerClient, "WEIGHTINIT_MAX_CONNECTIONS_PER_CLIENT", Int.init)
+            ?? c.maxConnectionsPerClient
+        let protect = try value(protectMetrics, "WEIGHTINIT_PROTECT_METRICS") { Bool($0.lowercased()) } ?? false
+        if let file = try value(authTokenFile, "WEIGHTINIT_AUTH_TOKEN_FILE", { $0 }) {
+            do throws(AccessControl.FileError) {
+                c.accessControl = AccessControl(tokens: try AccessControl.load(tokenFile: file), protectMetrics: protect)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else if protect {
+            throw ValidationError("--protect-metrics needs --auth-token-file")
+        }
         c.httpThreads = try value(httpThreads, "WEIGHTINIT_HTTP_THREADS", Int.init) ?? c.httpThreads
         c.shutdownGrace = try value(shutdownGrace, "WEIGHTINIT_SHUTDOWN_GRACE", Double.init) ?? c.shutdownGrace
         c.logFormat = try value(logFormat.map { ServiceConfig.LogFormat(rawValue: $0.lowercased()) }, "WEIGHTINIT_LOG_FORMAT",

@@ -67,16 +67,40 @@ func fixturePath(_ name: String) -> String {
         ?? (Bundle.module.resourcePath! + "/Fixtures/" + name)
 }
 
-/// Python with torch, if the project venv has it (CI may not): nil otherwise.
-/// `CHECKPOINTS_TEST_PYTHON=none` disables the python checks (to see what CI without torch runs).
+/// Python with torch, safetensors and numpy: `CHECKPOINTS_TEST_PYTHON`, else `WEIGHTINIT_TEST_PYTHON` (what
+/// `scripts/test.sh` exports: the venv of `scripts/python-env.sh`), else that venv found from this file's clone
+/// (`.venv`, then `~/.cache/weightinit/venv*`). nil when none has torch: the checks that need it skip locally,
+/// but under CI (`CI` set) a missing tool is a failure, never a skip (`scripts/test.sh` also fails on any skip).
+/// `CHECKPOINTS_TEST_PYTHON=none` disables the python checks (to see what a run without torch does).
 let pythonWithTorch: String? = {
-    if ProcessInfo.processInfo.environment["CHECKPOINTS_TEST_PYTHON"] == "none" { return nil }
-    let candidates = [ProcessInfo.processInfo.environment["CHECKPOINTS_TEST_PYTHON"], "/work/main/.venv/bin/python"].compactMap { $0 }
+    let env = ProcessInfo.processInfo.environment
+    if env["CHECKPOINTS_TEST_PYTHON"] == "none" { return nil }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let cache = env["XDG_CACHE_HOME"].map { $0 + "/weightinit" } ?? (NSHomeDirectory() + "/.cache/weightinit")
+    let cached = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? [])
+        .filter { $0.hasPrefix("venv") }.sorted().map { "\(cache)/\($0)/bin/python" }
+    let candidates = [env["CHECKPOINTS_TEST_PYTHON"], env["WEIGHTINIT_TEST_PYTHON"], env["WEIGHTINIT_VENV"].map { $0 + "/bin/python" },
+                      root.appendingPathComponent(".venv/bin/python").path].compactMap { $0 } + cached
     for python in candidates where FileManager.default.isExecutableFile(atPath: python) {
         if runProcess(python, ["-c", "import torch, safetensors, numpy"]).status == 0 { return python }
     }
+    if env["CI"].map({ !$0.isEmpty && $0 != "false" && $0 != "0" }) ?? false {
+        // Loud in CI: the test command installs torch, so not finding it is a broken set-up.
+        FileHandle.standardError.write(Data("error: no python with torch, safetensors and numpy among \(candidates)\n".utf8))
+    }
     return nil
 }()
+
+/// The python with torch, or: under CI a thrown error (the test fails), locally an XCTSkip.
+func requirePythonWithTorch(_ why: String = "no python with torch") throws -> String {
+    if let pythonWithTorch { return pythonWithTorch }
+    if let ci = ProcessInfo.processInfo.environment["CI"], !ci.isEmpty, ci != "false", ci != "0" {
+        throw MissingTool(description: "CI: \(why) (set WEIGHTINIT_TEST_PYTHON or run scripts/test.sh)")
+    }
+    throw XCTSkip(why)
+}
+
+struct MissingTool: Error, CustomStringConvertible { var description: String }
 
 @discardableResult
 func runProcess(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {

@@ -26,7 +26,7 @@ final class WriterTests: XCTestCase {
     }
 
     func pythonVerify(_ kind: String, _ path: String, _ spec: [String: Any], file: StaticString = #filePath, line: UInt = #line) throws {
-        guard let python = pythonWithTorch else { throw XCTSkip("no python with torch; structural checks only") }
+        let python = try requirePythonWithTorch("no python with torch; structural checks only")
         let specPath = path + ".spec.json"
         try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: specPath))
         let r = runProcess(python, [fixturePath("verify_written.py"), kind, path, specPath])

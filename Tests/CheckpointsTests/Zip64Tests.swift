@@ -88,7 +88,7 @@ final class Zip64Tests: XCTestCase {
             return c
         }())
 
-        guard let python = pythonWithTorch else { throw XCTSkip("no python with torch") }
+        let python = try requirePythonWithTorch()
         let script = """
         import sys, zipfile, torch
         p = sys.argv[1]
@@ -120,7 +120,7 @@ final class Zip64Tests: XCTestCase {
         XCTAssertEqual(zip.entries.count, 70_000 + 6)
         let path = temporaryDirectory() + "/count.pth"
         writeFile(path, bytes)
-        guard let python = pythonWithTorch else { throw XCTSkip("no python with torch") }
+        let python = try requirePythonWithTorch()
         let r = runProcess(python, ["-c", """
         import sys, zipfile, torch
         assert zipfile.ZipFile(sys.argv[1]).testzip() is None
