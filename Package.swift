@@ -5,10 +5,13 @@ import PackageDescription
 // target those become libm calls (~20x slower for normal_). x86-64 builds target Haswell (AVX2 + FMA),
 // the same CPU level torch's AVX2 kernels need.
 #if arch(x86_64)
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let cpuFlags = ["-target-cpu", "haswell"]
 #else
-let kernelSettings: [SwiftSetting] = []
+let cpuFlags: [String] = []
 #endif
+// The numeric targets are optimized in debug builds too: the test suites generate hundreds of MB through them
+// (real models in the Python client tests), which unoptimized Swift makes ~10x slower.
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(cpuFlags), .unsafeFlags(["-O"], .when(configuration: .debug))]
 
 // Dependencies point one way: executable → service → engine → domain → primitives.
 // Only CJansson/JSON and CMicroHTTPD/CMicroHTTPDShim/HTTPServer touch C.
