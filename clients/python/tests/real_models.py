@@ -33,6 +33,7 @@ BERT = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermed
             max_position_embeddings=128, **SMALL)
 LLAMA = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128,
              max_position_embeddings=128, **SMALL)
+HIDDEN = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128)
 T5 = dict(num_layers=2, d_model=64, num_heads=4, d_kv=16, d_ff=128, **SMALL)
 
 P = functools.partial
@@ -83,6 +84,29 @@ UNLISTED = {
     "mm_seresnet50": P(_mm, type="SEResNet", depth=50),
     "mm_efficientnet_b0": P(_mm, type="EfficientNet", arch="b0"),
     "mm_regnet": P(_mm, type="RegNet", arch="regnetx_400mf"),
+    "tv_inception_v3": P(_tv, "inception_v3", init_weights=True),
+    "tv_swin_v2_t": P(_tv, "swin_v2_t"),
+    "tv_googlenet": P(_tv, "googlenet", init_weights=True),
+    "timm_levit_128s": P(_timm, "levit_128s"),
+    "timm_xcit_nano": P(_timm, "xcit_nano_12_p16_224"),
+    "timm_coatnet_0": P(_timm, "coatnet_0_rw_224"),
+    "hf_bloom": P(_hf, "BloomForCausalLM", "BloomConfig", n_layer=2, hidden_size=64, n_head=4, **SMALL),
+    "hf_falcon": P(_hf, "FalconForCausalLM", "FalconConfig", num_hidden_layers=2, hidden_size=64,
+                   num_attention_heads=4, **SMALL),
+    "hf_bart": P(_hf, "BartModel", "BartConfig", encoder_layers=2, decoder_layers=2, d_model=64,
+                 encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, **SMALL),
+    "hf_clip": P(_hf, "CLIPModel", "CLIPConfig", text_config=dict(**HIDDEN, **SMALL),
+                 vision_config=dict(**HIDDEN, image_size=32, patch_size=8)),
+    "hf_phi": P(_hf, "PhiForCausalLM", "PhiConfig", **HIDDEN, **SMALL),
+    "mm_hrnet_w18": P(_mm, type="HRNet", arch="w18"),
+    "mm_conformer": P(_mm, type="Conformer", arch="tiny"),
+    "mm_poolformer": P(_mm, type="PoolFormer", arch="s12"),
+}
+
+# Refused with a reason, not exact: Mamba's dt_proj bias is exp() of random draws, outside the vocabulary.
+REFUSED = {
+    "hf_mamba": (P(_hf, "MambaModel", "MambaConfig", num_hidden_layers=2, hidden_size=64, **SMALL),
+                 "exp on values that depend on random draws"),
 }
 
 ALL = {**LISTED, **UNLISTED}

@@ -97,6 +97,14 @@ def test_bfloat16_per_library(server, tmp_path, library):
     check(server, tmp_path, BF16[library], 3, "safetensors", dtype=torch.bfloat16)
 
 
+@pytest.mark.parametrize("name", list(real_models.REFUSED))
+def test_refused_model_names_the_reason(name):
+    from weightinit_client import UnsupportedModuleError
+    factory, words = real_models.REFUSED[name]
+    with pytest.raises(UnsupportedModuleError, match=words):
+        trace(factory)
+
+
 def test_program_is_plain_json_and_plan_matches(server):
     program = traced("hf_gpt2")
     text = json.dumps({"program": program, "seed": 0}, allow_nan=False)

@@ -197,3 +197,31 @@ def test_tracing_a_7b_llama_takes_seconds_and_little_memory():
     assert m["seconds"] < 60, m
     assert m["after"] - m["before"] < 512 * 1024, m  # KiB: tracing adds less than 512 MB over `import transformers`
     assert m["bytes"] < 4 << 20, m                   # the program is a few hundred KB, like its plan
+
+
+class DirectGenerator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.default_generator.manual_seed(5)  # not torch.manual_seed: invisible to the ops the trace sees
+        self.w = nn.Parameter(torch.randn(4))
+
+
+def test_refuses_a_generator_changed_behind_its_back():
+    torch.manual_seed(77)
+    before = torch.get_rng_state()
+    with pytest.raises(UnsupportedModuleError, match="global random generator"):
+        trace(DirectGenerator)
+    assert torch.equal(torch.get_rng_state(), before)  # the caller's generator is left as it was
+
+
+def test_manual_seed_inside_the_factory_is_replayed(server):
+    class Reseeds(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(3, 3)
+            torch.manual_seed(2024)
+            self.b = nn.Linear(3, 3)
+    body = trace(Reseeds, seed=1)
+    assert [op["seed"] for op in body["program"]["ops"] if op["op"] == "manual_seed"] == [2024]
+    _, want, _ = reference_state_dict(Reseeds, 1)
+    assert_same_state_dict(initialize(server.url, body), want)

@@ -112,6 +112,7 @@ class Recorder(TorchDispatchMode):
         self._site_index: Dict[str, int] = {}
         self.op_modules: List[Any] = []
         self.literal_bytes = 0
+        self.expected_rng_state = None  # the real generator's state the recorded manual_seed calls imply
 
     # ---- storages and windows -------------------------------------------------------------------------------
 

@@ -41,6 +41,21 @@ def trace(factory: Callable[..., nn.Module], *args, seed: Optional[int] = None, 
 def trace_program(factory: Callable[..., nn.Module], *args, init_weights: Optional[bool] = None, **kwargs) -> Dict[str, Any]:
     """The program alone (the `program` field of the body)."""
     rec = Recorder()
+    # Nothing the trace runs draws from the real generator, so its state afterwards must be what the recorded
+    # manual_seed calls left (or the start): anything else reseeded or drew behind the trace's back.
+    start = torch.get_rng_state()
+    rec.expected_rng_state = start
+    try:
+        m = _run(rec, factory, args, kwargs, init_weights)
+        if not torch.equal(torch.get_rng_state(), rec.expected_rng_state):
+            raise UnsupportedModuleError("the global random generator was reseeded or drawn from outside the operations "
+                                         "the trace can see (e.g. torch.default_generator used directly)")
+    finally:
+        torch.set_rng_state(start)  # tracing leaves the caller's generator as it was
+    return _assemble(rec, m)
+
+
+def _run(rec: Recorder, factory, args, kwargs, init_weights):
     with _patches(rec), _MetaDevice(rec), rec:
         try:
             m = factory(*args, **kwargs)
@@ -56,7 +71,7 @@ def trace_program(factory: Callable[..., nn.Module], *args, init_weights: Option
             if not hasattr(m, "init_weights"):
                 raise UnsupportedModuleError(f"{type(m).__name__} has no init_weights()")
             m.init_weights()
-    return _assemble(rec, m)
+    return m
 
 
 def spec_from_module(factory, *args, **kwargs) -> Dict[str, Any]:
@@ -145,8 +160,11 @@ def _patches(rec: Recorder):
         return f
 
     def manual_seed(seed):
-        rec.record({"op": "manual_seed", "seed": int(seed) & 0xFFFF_FFFF_FFFF_FFFF if int(seed) >= 0 else int(seed)})
-        return orig_manual_seed(seed)
+        rec.record({"op": "manual_seed", "seed": int(seed)})
+        result = orig_manual_seed(seed)
+        with torch._C.DisableTorchFunction(), _disable_current_modes():
+            rec.expected_rng_state = torch.get_rng_state()
+        return result
 
     def refuse_rng(name):
         def f(*a, **k):
