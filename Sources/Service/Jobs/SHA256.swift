@@ -30,10 +30,9 @@ struct SHA256: Sendable {
             blockCount += take
             p += take
             n -= take
-            if blockCount == 64 {
-                block.withUnsafeBytes { compress(UnsafeRawPointer($0.baseAddress!)) }
-                blockCount = 0
-            }
+            guard blockCount == 64 else { return }   // all of `bytes` went into the partial block
+            block.withUnsafeBytes { compress(UnsafeRawPointer($0.baseAddress!)) }
+            blockCount = 0
         }
         while n >= 64 {
             compress(p)
