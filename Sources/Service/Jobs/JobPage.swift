@@ -200,7 +200,7 @@ enum JobPage {
     private static func stdChart(_ tensors: [JobView.Tensor]) -> String {
         let f = frame(tensors)
         let positive = tensors.compactMap(\.std).filter { $0 > 0 && $0.isFinite }
-        var lo = floor(log10(positive.min() ?? 1e-3)), hi = ceil(log10(positive.max() ?? 1))
+        var lo = floor(log10(positive.min() ?? 1e-3) - 0.3), hi = ceil(log10(positive.max() ?? 1))
         if hi <= lo { hi = lo + 1 }
         if hi - lo > 12 { lo = hi - 12 }
         func y(_ s: Double) -> Double {
