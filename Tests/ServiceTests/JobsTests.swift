@@ -66,7 +66,8 @@ let toyTensors: JSONValue = [
     "chunk": 333,
 ]
 
-@Suite(.serialized, .timeLimit(.minutes(2))) struct JobsTests {
+// Nested in ServiceTests (serialized), so these never share the 2 cores with its latency assertions.
+extension ServiceTests { @Suite(.serialized, .timeLimit(.minutes(2))) struct JobsTests {
 
     @Test func sha256MatchesKnownDigestsInAnyPieces() {
         #expect(sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -492,4 +493,5 @@ let toyTensors: JSONValue = [
         #expect(running.header("Refresh") == "2")
         _ = try rawRequest(port: port, "DELETE", "/jobs/\(slow)")
     }
+}
 }
