@@ -21,7 +21,9 @@ import re
 import socket
 import struct
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -158,16 +160,21 @@ def main():
     if routes_path:
         swift = open(routes_path, encoding="utf-8").read()
         routed = set(re.findall(r'"(/[A-Za-z0-9_/-]*)"\s*:\s*\.', swift))
-        documented = set(doc["paths"])
+        documented = {p for p in doc["paths"] if "{" not in p}
         check(routed == documented, "every route in Routes.swift is documented, and only those",
               f"undocumented: {sorted(routed - documented)}, not routed: {sorted(documented - routed)}")
+        # Templated paths (/jobs/{id}…) are routed by prefix (Routes.swift jobEndpoint).
+        for path in sorted(p for p in doc["paths"] if "{" in p):
+            prefix = path.split("{")[0]
+            check(f'"{prefix}"' in swift, f"templated path {path} is routed (prefix {prefix} in Routes.swift)")
 
     data_port, ops_port = free_port(), free_port()
     while ops_port == data_port:
         ops_port = free_port()
     ports = {"8080": data_port, "8081": ops_port}
+    spool = tempfile.mkdtemp(prefix="lint-openapi-spool-")
     server = start(binary, data_port, ops_port, "--max-body-bytes", str(MAX_BODY), "--max-job-bytes", str(MAX_JOB),
-                   "--workers", "2", "--shutdown-grace", "2")
+                   "--workers", "2", "--shutdown-grace", "2", "--spool-dir", spool)
     try:
         if server.poll() is not None:
             check(False, "server starts", f"exit {server.returncode}")
@@ -176,6 +183,7 @@ def main():
         run(d, doc, methods, ports)
     finally:
         stop(server, "server")
+        shutil.rmtree(spool, ignore_errors=True)
     saturated(d, binary)
     return 0
 
@@ -242,9 +250,10 @@ def request_cases(doc, operation):
     if "$ref" in body:
         body = doc["components"]["requestBodies"][body["$ref"].split("/")[-1]]
     cases = []
+    ok = min((int(s) for s in operation.get("responses", {}) if s.startswith("2")), default=200)  # 202 for POST /jobs
     for mt, media in body["content"].items():
         for ex_name, ex in (media.get("examples") or {}).items():
-            cases.append((f"example {ex_name}", json.dumps(ex["value"]).encode(), {"Content-Type": mt}, 200))
+            cases.append((f"example {ex_name}", json.dumps(ex["value"]).encode(), {"Content-Type": mt}, ok))
     js = {"Content-Type": "application/json"}
     cases += [
         ("malformed JSON", b'{"model": ', js, 400),
@@ -259,12 +268,29 @@ def request_cases(doc, operation):
     return cases
 
 
+def finished_job(port):
+    """A done async job (POST /jobs with a small body, polled), for the /jobs/{id} paths."""
+    body = json.dumps({"seed": 0, "model": {"type": "Linear", "in_features": 4, "out_features": 2}}).encode()
+    status, _, data = request(port, "POST", "/jobs", body, {"Content-Type": "application/json"})
+    if not check(status == 202, "POST /jobs for the templated paths: 202", f"got {status}: {data[:200]!r}"):
+        return "00000000-0000-0000-0000-000000000000"
+    job = json.loads(data)["id"]
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if json.loads(request(port, "GET", f"/jobs/{job}")[2])["state"] == "done":
+            break
+        time.sleep(0.05)
+    return job
+
+
 def run(d, doc, methods, ports):
     root_servers = doc.get("servers", [])
     registry = None
     plan_reports = {}
-    for path, item in doc["paths"].items():
+    for template, item in doc["paths"].items():
         servers = item.get("servers", root_servers)
+        # One fresh finished job per templated path: its DELETE must not take the others' job away.
+        path = template.replace("{id}", finished_job(ports["8080"])) if "{id}" in template else template
         documented = [m.upper() for m in methods if m in item]
         for server in servers:
             port_key = server["url"].rsplit(":", 1)[-1].strip("/")
@@ -276,7 +302,7 @@ def run(d, doc, methods, ports):
                 if method not in item:
                     continue
                 operation = item[method]
-                op_pointer = f"/paths/{escape(path)}/{method}"
+                op_pointer = f"/paths/{escape(template)}/{method}"
                 for n, (case, body, headers, expected) in enumerate(request_cases(doc, operation)):
                     rid = f"lint-{method}-{n}-{port_key}"
                     label = f"{method.upper()} {where}" + (f" [{case}]" if case else "")
@@ -308,14 +334,15 @@ def run(d, doc, methods, ports):
                         if case in plan_reports:
                             check(report == plan_reports[case], f"{label}: embedded report equals POST /plan's")
             # A method the path does not take: 405 with Allow = the documented methods.
-            status, rh, data = request(port, "DELETE", path, None, {"X-Request-Id": "lint-405"})
-            check(status == 405, f"DELETE {where}: 405", f"got {status}")
+            wrong = "PUT" if "delete" in item else "DELETE"
+            status, rh, data = request(port, wrong, path, None, {"X-Request-Id": "lint-405"})
+            check(status == 405, f"{wrong} {where}: 405", f"got {status}")
             allow = [m.strip() for m in rh.get("allow", "").split(",") if m.strip()]
-            check(sorted(allow) == sorted(documented), f"DELETE {where}: Allow lists the documented methods",
+            check(sorted(allow) == sorted(documented), f"{wrong} {where}: Allow lists the documented methods",
                   f"Allow {allow}, documented {documented}")
             errs = d.errors("/components/responses/MethodNotAllowed/content/application~1problem+json/schema",
                             json.loads(data or b"null"))
-            check(not errs, f"DELETE {where}: body validates against MethodNotAllowed", errs[0].message if errs else "")
+            check(not errs, f"{wrong} {where}: body validates against MethodNotAllowed", errs[0].message if errs else "")
 
     # Paths that are not documented (for a port) are 404 there.
     for port_key, port in ports.items():

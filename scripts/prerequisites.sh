@@ -2,7 +2,7 @@
 # Installs what building and testing need on Debian/Ubuntu, only where it is missing.
 set -euo pipefail
 need=()
-for pkg in libmicrohttpd-dev libjansson-dev pkg-config zlib1g-dev libcurl4-openssl-dev python3-venv curl unzip; do
+for pkg in libmicrohttpd-dev libjansson-dev pkg-config zlib1g-dev libcurl4-openssl-dev python3-venv curl unzip chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

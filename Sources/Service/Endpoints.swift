@@ -11,18 +11,20 @@ final class Endpoints: @unchecked Sendable {
     private let metrics: ServiceMetrics
     private let logger: Logger
     private let isDraining: @Sendable () -> Bool
+    private let jobsAPI: JobsAPI?
     /// GET /initializers never changes while the process lives: serialize it once.
     private lazy var registryBytes: [UInt8] = JSONCodec.serializeBytes(backend.registry())
     private let registryLock = NSLock()
 
     init(config: ServiceConfig, backend: any InitializationBackend, jobs: JobQueue, metrics: ServiceMetrics,
-         logger: Logger, isDraining: @escaping @Sendable () -> Bool) {
+         logger: Logger, isDraining: @escaping @Sendable () -> Bool, jobsAPI: JobsAPI? = nil) {
         self.config = config
         self.backend = backend
         self.jobs = jobs
         self.metrics = metrics
         self.logger = logger
         self.isDraining = isDraining
+        self.jobsAPI = jobsAPI
     }
 
     func serve(_ endpoint: Endpoint, _ request: HTTPRequest, requestID: String) -> HTTPResponse {
@@ -42,6 +44,27 @@ final class Endpoints: @unchecked Sendable {
         case .metrics:
             return HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                                 bytes: metrics.render())
+        case .jobs, .job, .jobCheckpoint:
+            return jobs(endpoint, request, requestID: requestID)
+        }
+    }
+
+    // MARK: Async jobs (Jobs/JobsAPI.swift)
+
+    private func jobs(_ endpoint: Endpoint, _ request: HTTPRequest, requestID: String) -> HTTPResponse {
+        guard let api = jobsAPI else { return Problem.notFound(request.path).response(requestID: requestID) }
+        switch endpoint {
+        case .jobs:
+            switch decode(request) {
+            case .failure(let problem): return problem.response(requestID: requestID)
+            case .success(let body): return api.create(request, body: body, requestID: requestID)
+            }
+        case .job(let id):
+            return request.method == "DELETE" ? api.delete(id: id, requestID: requestID) : api.show(request, id: id, requestID: requestID)
+        case .jobCheckpoint(let id):
+            return api.checkpoint(request, id: id, requestID: requestID)
+        default:
+            return Problem.notFound(request.path).response(requestID: requestID)
         }
     }
 

@@ -39,6 +39,13 @@ public protocol PreparedCheckpoint: Sendable {
     /// Counted against --max-job-bytes (contentLength is fine).
     var jobBytes: UInt64 { get }
     func makeStream() -> CheckpointByteStream
+    /// The init report with each tensor's `byte_range` (async jobs hash and summarize each tensor
+    /// from it). nil: the service asks `plan(_:)` for it.
+    var report: JSONValue? { get }
+}
+
+extension PreparedCheckpoint {
+    public var report: JSONValue? { nil }
 }
 
 /// The checkpoint bytes, in order.

@@ -47,6 +47,12 @@ public struct ServiceConfig: Sendable {
     public var shutdownGrace: Double = 30
     public var logFormat: LogFormat = .text
     public var logLevel: Logger.Level = .info
+    /// Folder of async jobs' checkpoints and metadata (nil: `weightinit-jobs` in the system temp folder).
+    public var spoolDirectory: String?
+    /// Bytes the spool may hold, counting running and queued jobs at their full size (507 beyond).
+    public var spoolMaxBytes: UInt64 = 64 << 30
+    /// Seconds a finished job (and its file) is kept.
+    public var jobTTL: Double = 24 * 3600
 
     public init() {}
 
@@ -67,6 +73,8 @@ public struct ServiceConfig: Sendable {
         if maxConnectionsPerClient < 0 { problems.append("max connections per client must not be negative") }
         if httpThreads < 1 { problems.append("HTTP threads must be at least 1") }
         if shutdownGrace < 0 { problems.append("shutdown grace must not be negative") }
+        if spoolMaxBytes < 1 { problems.append("spool max bytes must be positive") }
+        if !(jobTTL > 0) { problems.append("job TTL must be positive") }
         return problems
     }
 }

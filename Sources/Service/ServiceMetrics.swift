@@ -38,7 +38,11 @@ final class ServiceMetrics: @unchecked Sendable {
         jobsQueued.record(0)
     }
 
-    static func routeLabel(_ path: String) -> String { routes.contains(path) ? path : "other" }
+    static func routeLabel(_ path: String) -> String {
+        if path == "/jobs" { return path }
+        if path.hasPrefix("/jobs/") { return path.hasSuffix("/checkpoint") ? "/jobs/{id}/checkpoint" : "/jobs/{id}" }
+        return routes.contains(path) ? path : "other"
+    }
 
     func jobsChanged(running: Int, queued: Int) {
         jobsRunning.record(running)

@@ -19,6 +19,8 @@ public final class WeightInitService: @unchecked Sendable {
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let jobs: JobQueue
+    /// Async jobs' spool (Jobs/JobStore.swift); read back from disk at init.
+    private let jobStore: JobStore
 
     private let lock = NSCondition()
     private var main: HTTPServer?
@@ -46,6 +48,7 @@ public final class WeightInitService: @unchecked Sendable {
         jobs = JobQueue(workers: config.maxStreams, depth: config.queueDepth, cpuWorkers: config.workers) { running, queued in
             metrics.jobsChanged(running: running, queued: queued)
         }
+        jobStore = JobStore(directory: config.spoolDirectory, maxBytes: config.spoolMaxBytes, ttl: config.jobTTL, logger: logger)
     }
 
     /// The bound data port (the real one when configured as 0); 0 before start.
@@ -64,8 +67,11 @@ public final class WeightInitService: @unchecked Sendable {
         guard problems.isEmpty else { throw ServiceError(description: "invalid configuration: " + problems.joined(separator: "; ")) }
         try lock.withLock {
             guard phase == .idle else { throw ServiceError(description: "service already started") }
+            let isDraining: @Sendable () -> Bool = { [weak self] in self?.isDraining ?? true }
+            let jobsAPI = JobsAPI(store: jobStore, backend: backend, queue: jobs, maxJobBytes: config.maxJobBytes,
+                                  metrics: metrics, logger: logger, isDraining: isDraining)
             let endpoints = Endpoints(config: config, backend: backend, jobs: jobs, metrics: metrics, logger: logger,
-                                      isDraining: { [weak self] in self?.isDraining ?? true })
+                                      isDraining: isDraining, jobsAPI: jobsAPI)
             let mainServer = HTTPServer(config: httpConfig(port: config.port, data: true), handler: ServiceHandler(
                 routes: .data, endpoints: endpoints, listener: "data", logger: logger, metrics: metrics,
                 access: config.accessControl))
@@ -85,6 +91,8 @@ public final class WeightInitService: @unchecked Sendable {
             ops = opsServer
             phase = .running
         }
+        jobStore.startSweeping()
+        if let reason = jobStore.unavailableReason { logger.warning("async jobs disabled", metadata: ["reason": .string(reason)]) }
         logger.info("listening", metadata: [
             "host": .string(config.host), "port": .stringConvertible(mainPort), "ops_port": .stringConvertible(opsPort),
             "workers": .stringConvertible(config.workers), "max_streams": .stringConvertible(jobs.workers), "queue_depth": .stringConvertible(jobs.depth),
@@ -141,10 +149,14 @@ public final class WeightInitService: @unchecked Sendable {
         logger.info("draining", metadata: ["in_flight": .stringConvertible(mainServer?.inFlightRequests ?? 0),
                                            "grace_seconds": .stringConvertible(config.shutdownGrace)])
         mainServer?.stop(grace: config.shutdownGrace)
+        // Async jobs still writing stop now; they are `failed` in the spool, as after a crash.
+        jobStore.stopSweeping()
+        jobStore.stopAll(reason: "interrupted: the server shut down before the job finished")
         // Cut streams end once their producer finishes the chunk it is on.
         let deadline = Date().addingTimeInterval(10)
         while jobs.admittedCount > 0 && Date() < deadline { usleep(10_000) }
         opsServer?.stop(grace: 1)
+        jobStore.relinquish()
         logger.info("stopped", metadata: ["jobs_left": .stringConvertible(jobs.admittedCount)])
 
         lock.lock()

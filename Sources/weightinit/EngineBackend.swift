@@ -39,6 +39,7 @@ private struct PreparedJobAdapter: PreparedCheckpoint {
     var fileName: String { job.fileName }
     var seed: String { String(job.seed) }
     var jobBytes: UInt64 { job.contentLength }
+    var report: JSONValue? { job.report }
     func makeStream() -> CheckpointByteStream { StreamAdapter(stream: job.makeStream()) }
 }
 

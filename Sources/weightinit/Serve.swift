@@ -56,6 +56,12 @@ struct Serve: ParsableCommand {
     var maxCheckpointDownloadBytes: UInt64?
     @Option(help: "Seconds one Pretrained checkpoint download may take. [env: WEIGHTINIT_CHECKPOINT_DOWNLOAD_TIMEOUT] (default: 300)")
     var checkpointDownloadTimeout: Double?
+    @Option(help: "Folder of async jobs' checkpoints and metadata (POST /jobs); kept across restarts. [env: WEIGHTINIT_SPOOL_DIR] (default: weightinit-jobs in the system temp folder)")
+    var spoolDir: String?
+    @Option(help: "Bytes the spool may hold, running and queued jobs counted at full size (507 beyond). [env: WEIGHTINIT_SPOOL_MAX_BYTES] (default: 68719476736)")
+    var spoolMaxBytes: UInt64?
+    @Option(help: "Seconds a finished job and its checkpoint are kept. [env: WEIGHTINIT_JOB_TTL] (default: 86400)")
+    var jobTTL: Double?
 
     func run() throws {
         var c = ServiceConfig()
@@ -88,6 +94,9 @@ struct Serve: ParsableCommand {
                                 { ServiceConfig.LogFormat(rawValue: $0.lowercased()) }, flagName: "--log-format") ?? c.logFormat
         c.logLevel = try value(logLevel.map { Logger.Level(rawValue: $0.lowercased()) }, "WEIGHTINIT_LOG_LEVEL",
                                { Logger.Level(rawValue: $0.lowercased()) }, flagName: "--log-level") ?? c.logLevel
+        c.spoolDirectory = try value(spoolDir, "WEIGHTINIT_SPOOL_DIR") { $0 } ?? c.spoolDirectory
+        c.spoolMaxBytes = try value(spoolMaxBytes, "WEIGHTINIT_SPOOL_MAX_BYTES", UInt64.init) ?? c.spoolMaxBytes
+        c.jobTTL = try value(jobTTL, "WEIGHTINIT_JOB_TTL", Double.init) ?? c.jobTTL
         let problems = c.validate()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "; ")) }
 
