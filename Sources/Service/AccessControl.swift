@@ -71,7 +71,7 @@ public struct AccessControl: Sendable {
         case .healthz, .readyz: return false
         case .metrics: return protectMetrics
         // Unknown paths too: an unauthenticated client learns nothing about the routes.
-        case .initialize, .plan, .initializers, nil: return true
+        case .initialize, .plan, .initializers, .jobs, .job, .jobCheckpoint, nil: return true
         }
     }
 
