@@ -89,6 +89,12 @@ public final class Plan: @unchecked Sendable {
     }
 
     public var entries: [CheckpointEntry] {
-        tensors.map { CheckpointEntry(name: $0.record.name, dtype: $0.outputDType, shape: $0.record.shape) }
+        var first: [Int: Int] = [:]
+        return tensors.enumerated().map { i, t in
+            // Tied entries (one timeline tensor, several names) alias the first entry of their storage.
+            let alias = first[t.tensor]
+            if alias == nil { first[t.tensor] = i }
+            return CheckpointEntry(name: t.record.name, dtype: t.outputDType, shape: t.record.shape, aliasOf: alias)
+        }
     }
 }
