@@ -57,6 +57,12 @@ public final class Plan: @unchecked Sendable {
                 let at = JSONPointer(["program"])
                 let compiled = try Program(value, at: at).compile(at: at)
                 (timeline, root, entries, info) = (compiled.timeline, compiled.root, compiled.entries, compiled.info)
+                if let cfg = request.initCfg {
+                    // After the traced ops: `initialize(m.get_submodule(path), cfg)` per path. It logs no
+                    // init-info (that lives only inside `init_weights`), so the traced strings stay.
+                    pretrained = try MMEngineInit.initialize(root, timeline: timeline, initCfg: cfg,
+                                                             at: JSONPointer(["init_cfg"]), pretrained: loader)
+                }
             }
         } catch {
             throw SpecError(error.kind == .invalid ? .invalid : .rejected, at: error.pointer, error.message)
