@@ -73,3 +73,71 @@ final class ProgramInitCfgTests: XCTestCase {
         XCTAssert(failures.isEmpty, failures.prefix(40).joined(separator: "\n"))
     }
 }
+
+extension ProgramInitCfgTests {
+    func smallNet() throws -> JSONValue {
+        try Self.fixtures().first { $0.0 == "small_net.json" }!.1["program"]!
+    }
+
+    func rejection(_ initCfg: JSONValue, model: Bool = false) throws -> SpecError {
+        var body: JSONObject = ["seed": 0, "init_cfg": initCfg]
+        if model { body["model"] = ["type": "Linear", "in_features": 1, "out_features": 1] } else { body["program"] = try smallNet() }
+        do {
+            _ = try Engine.prepare(.object(body))
+        } catch let e as SpecError {
+            return e
+        }
+        XCTFail("accepted \(initCfg)")
+        return SpecError(.invalid, at: .root, "")
+    }
+
+    func testInitCfgErrorsPointIntoTheRequest() throws {
+        var e = try rejection(["blocks.1.bnn": ["type": "Constant", "val": 1]])
+        XCTAssertEqual(e.kind, .rejected)
+        XCTAssertEqual(e.pointer.description, "/init_cfg/blocks.1.bnn")
+        XCTAssertTrue(e.message.contains("did you mean 'blocks.1.bn'"), e.message)
+
+        e = try rejection(["blocks.0": [["type": "Kaiming", "layer": "Conv2d"], ["type": "Constant", "layer": 3, "val": 1]]])
+        XCTAssertEqual(e.pointer.description, "/init_cfg/blocks.0/1/layer")
+        XCTAssertTrue(e.message.contains("TypeError"), e.message)
+
+        e = try rejection(["": ["type": "Kaiming", "layer": "Conv2d", "override": ["name": "nope"]]])
+        XCTAssertEqual(e.pointer.description, "/init_cfg//override/name")
+        XCTAssertTrue(e.message.contains("module did not have attribute nope"), e.message)
+
+        // A wholemodule Kaiming over norm layers: torch's fan computation refuses 1-D weights.
+        e = try rejection(["": ["type": "Constant", "val": 1, "override": ["name": "blocks", "type": "Kaiming"]]])
+        XCTAssertEqual(e.kind, .rejected)
+        XCTAssertEqual(e.pointer.description, "/init_cfg//override")
+        XCTAssertTrue(e.message.contains("Fan in and fan out can not be computed"), e.message)
+
+        e = try rejection(["fc": 3])
+        XCTAssertEqual(e.pointer.description, "/init_cfg/fc")
+        XCTAssertEqual(e.message, "TypeError: init_cfg must be a dict or a list of dict,                 but got <class 'int'>")
+
+        e = try rejection(["fc": ["x"]])
+        XCTAssertEqual(e.pointer.description, "/init_cfg/fc/0")
+        XCTAssertEqual(e.message, "AttributeError: 'str' object has no attribute 'pop'")
+
+        e = try rejection(["fc": ["type": "Nope"]])
+        XCTAssertEqual(e.pointer.description, "/init_cfg/fc/type")
+
+        e = try rejection([["type": "Constant", "val": 1]])
+        XCTAssertEqual(e.kind, .invalid)
+        XCTAssertEqual(e.pointer.description, "/init_cfg")
+
+        e = try rejection(["": ["type": "Constant", "val": 1]], model: true)
+        XCTAssertEqual(e.kind, .invalid)
+        XCTAssertEqual(e.pointer.description, "/init_cfg")
+    }
+
+    /// The init_cfg writes appear in the report after the traced ops, with their pointers.
+    func testReportNamesTheInitCfgWrites() throws {
+        let job = try Engine.prepare(.object(["program": try smallNet(), "seed": 0,
+                                              "init_cfg": ["fc": ["type": "Constant", "layer": "Linear", "val": 2, "bias": 1]]]))
+        let fc = job.report.objectValue!["tensors"]!.arrayValue!.first { $0.objectValue!["name"] == "fc.weight" }!.objectValue!
+        let last = fc["initialized_by"]!.arrayValue!.last!.objectValue!
+        XCTAssertEqual(last["initializer"], "ConstantInit", "\(last)")
+        XCTAssertEqual(last["pointer"], "/init_cfg/fc", "\(last)")
+    }
+}
