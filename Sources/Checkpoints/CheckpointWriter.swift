@@ -5,11 +5,16 @@ public struct CheckpointEntry: Sendable, Equatable {
     public var name: String
     public var dtype: DType
     public var shape: [Int]
+    /// Tied tensors: the index of an earlier entry whose storage this one shares (same dtype and element count).
+    /// The torch zip writes one storage record for both names, as `torch.save` does; safetensors, which has no
+    /// aliasing, writes each name's bytes.
+    public var aliasOf: Int?
 
-    public init(name: String, dtype: DType, shape: [Int]) {
+    public init(name: String, dtype: DType, shape: [Int], aliasOf: Int? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
+        self.aliasOf = aliasOf
     }
 
     /// Bytes of the entry's data: `numel(shape) * dtype.byteSize` (0 for an empty tensor, one element for shape `[]`).
@@ -25,6 +30,8 @@ public struct CheckpointEntry: Sendable, Equatable {
 /// passes to `consume` (in order, in chunks of any size, including none for an empty entry).
 /// Call order: for each entry in order `prefix(i)`, `consume(_, i)`*, `suffix(i)`; then `trailer()` once.
 /// With zero entries the whole file is `trailer()`. Calling out of order is a programming error (precondition).
+/// An entry for which `writesData(forEntry:)` is false (a tied tensor whose storage an earlier entry wrote) has no data
+/// of its own: the caller calls `prefix` and `suffix` (both empty) and no `consume`; its data range is the earlier one's.
 public protocol CheckpointWriter {
     var totalBytes: UInt64 { get }
     /// Absolute byte range of each entry's data within the file, in entry order.
@@ -37,6 +44,12 @@ public protocol CheckpointWriter {
     mutating func suffix(forEntry index: Int) -> [UInt8]
     /// Bytes after the last entry's suffix (central directory, extra records, EOCD). For zero entries: the whole file.
     mutating func trailer() -> [UInt8]
+    /// False for an entry whose bytes are another entry's (tied storage in the torch zip).
+    func writesData(forEntry index: Int) -> Bool
+}
+
+extension CheckpointWriter {
+    public func writesData(forEntry index: Int) -> Bool { true }
 }
 
 /// Row-major contiguous strides the way torch computes them (`stride[i] = stride[i+1] * max(shape[i+1], 1)`).

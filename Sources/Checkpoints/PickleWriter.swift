@@ -75,8 +75,9 @@ extension DType {
     }
 }
 
-/// `data.pkl` for a state dict whose entry `i` is stored as storage key `"i"` (contiguous, offset 0).
-func torchStateDictPickle(_ entries: [CheckpointEntry]) -> [UInt8] {
+/// `data.pkl` for a state dict whose entry `i` is stored as storage key `storageKeys[i]` (default `"i"`; tied entries
+/// share a key), contiguous, offset 0.
+func torchStateDictPickle(_ entries: [CheckpointEntry], storageKeys: [Int]? = nil) -> [UInt8] {
     var p = PickleWriter()
     p.proto2()
     p.emptyOrderedDict()
@@ -93,7 +94,7 @@ func torchStateDictPickle(_ entries: [CheckpointEntry]) -> [UInt8] {
             p.mark()
             p.string("storage")
             p.global("torch", e.dtype.torchStorageClass)
-            p.string(String(k))
+            p.string(String(storageKeys?[k] ?? k))
             p.string("cpu")
             p.int(numel(e.shape))
             p.tupleFromMark()

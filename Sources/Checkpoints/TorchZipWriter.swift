@@ -11,6 +11,9 @@ import Tensors
 /// data descriptor after the data; empty records use 0x0800 and no descriptor (as torch/miniz do).
 /// ZIP64 is used per entry when its size or its local-header offset is ≥ 0xFFFFFFFF, and a ZIP64 end record +
 /// locator are written when the central directory needs it.
+/// Tied entries (`aliasOf`) get no record of their own: their pickle entry names the earlier entry's storage key, so
+/// `torch.load` returns tensors sharing one storage, exactly as `torch.save` keys a storage once. Storage keys are
+/// numbered in order of first appearance (`data/0`, `data/1`, ...), as torch.save numbers them.
 /// Entry names must be unique (precondition).
 public struct TorchZipWriter: CheckpointWriter, Sendable {
     public let entries: [CheckpointEntry]
@@ -32,6 +35,8 @@ public struct TorchZipWriter: CheckpointWriter, Sendable {
 
     private var records: [Record]
     private let firstDataRecord: Int
+    /// Per entry: its storage key (= index of its data record after `firstDataRecord`).
+    private let storageKeys: [Int]
     private let serializationIDRecord: Int
     private let centralDirectoryOffset: UInt64
     private var sequence: WriterSequence
@@ -45,11 +50,22 @@ public struct TorchZipWriter: CheckpointWriter, Sendable {
                 extraRecords: ([Range<UInt64>]) -> [(name: String, bytes: [UInt8])]) {
         precondition(!archiveName.isEmpty && !archiveName.contains("/"), "TorchZipWriter: bad archive name \(archiveName)")
         var seen = Set<String>()
-        for e in entries {
+        var keys: [Int] = []
+        var storageCount = 0
+        for (i, e) in entries.enumerated() {
             precondition(seen.insert(e.name).inserted, "TorchZipWriter: duplicate tensor name \(e.name)")
             precondition(e.shape.allSatisfy { $0 >= 0 }, "TorchZipWriter: negative dimension in \(e.name)")
+            if let a = e.aliasOf {
+                precondition(a >= 0 && a < i && entries[a].aliasOf == nil && entries[a].dtype == e.dtype
+                             && entries[a].byteCount == e.byteCount, "TorchZipWriter: bad alias \(e.name) -> \(a)")
+                keys.append(keys[a])
+            } else {
+                keys.append(storageCount)
+                storageCount += 1
+            }
         }
         self.entries = entries
+        self.storageKeys = keys
         self.archiveName = archiveName
         let prefix = archiveName + "/"
 
@@ -68,14 +84,18 @@ public struct TorchZipWriter: CheckpointWriter, Sendable {
         }
         func addInline(_ name: String, _ bytes: [UInt8]) { add(name, size: UInt64(bytes.count), content: bytes) }
 
-        addInline("data.pkl", torchStateDictPickle(entries))
+        addInline("data.pkl", torchStateDictPickle(entries, storageKeys: keys))
         addInline(".format_version", Array("1".utf8))
         addInline(".storage_alignment", Array("64".utf8))
         addInline("byteorder", Array("little".utf8))
         firstDataRecord = records.count
         var ranges: [Range<UInt64>] = []
         for (i, e) in entries.enumerated() {
-            add("data/\(i)", size: UInt64(e.byteCount), content: nil)
+            if let a = e.aliasOf {
+                ranges.append(ranges[a])
+                continue
+            }
+            add("data/\(keys[i])", size: UInt64(e.byteCount), content: nil)
             let r = records[records.count - 1]
             let start = r.lho + UInt64(r.lfh.count)
             ranges.append(start ..< start + r.size)
@@ -96,25 +116,29 @@ public struct TorchZipWriter: CheckpointWriter, Sendable {
         let needsZip64End = Self.needsZip64End(count: records.count, cdOffset: cursor, cdSize: cdSize)
         totalBytes = cursor + cdSize + (needsZip64End ? 56 + 20 : 0) + 22
         self.records = records
-        sequence = WriterSequence(byteCounts: entries.map { UInt64($0.byteCount) })
+        sequence = WriterSequence(byteCounts: entries.map { $0.aliasOf == nil ? UInt64($0.byteCount) : 0 })
     }
+
+    public func writesData(forEntry index: Int) -> Bool { entries[index].aliasOf == nil }
 
     // MARK: - Streaming
 
     public mutating func prefix(forEntry index: Int) -> [UInt8] {
         sequence.beginEntry(index)
-        return emitRecords(through: firstDataRecord + index)
+        guard writesData(forEntry: index) else { return [] }
+        return emitRecords(through: firstDataRecord + storageKeys[index])
     }
 
     public mutating func consume(_ data: UnsafeRawBufferPointer, forEntry index: Int) {
         sequence.consume(data.count, index)
-        let r = firstDataRecord + index
+        let r = firstDataRecord + storageKeys[index]
         records[r].crc = crc32(records[r].crc, data)
     }
 
     public mutating func suffix(forEntry index: Int) -> [UInt8] {
         sequence.endEntry(index)
-        return descriptor(records[firstDataRecord + index])
+        guard writesData(forEntry: index) else { return [] }
+        return descriptor(records[firstDataRecord + storageKeys[index]])
     }
 
     public mutating func trailer() -> [UInt8] {

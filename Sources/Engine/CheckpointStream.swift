@@ -114,6 +114,12 @@ public final class CheckpointStream {
         if inEntry == nil, nextEntry < plan.tensors.count {
             let i = nextEntry
             head = writer.prefix(forEntry: i)
+            if !writer.writesData(forEntry: i) {
+                // A tied tensor whose storage an earlier entry wrote: nothing to generate.
+                tail = writer.suffix(forEntry: i)
+                nextEntry += 1
+                return true
+            }
             try generator.begin(i)
             inEntry = i
         }

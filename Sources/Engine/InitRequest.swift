@@ -25,11 +25,13 @@ public struct InitRequest: Sendable {
     /// A program without "dtype" keeps each tensor's traced dtype (no `model.to(dtype)` call to reproduce).
     public var dtypeWasGiven: Bool
     public var format: CheckpointFormat
+    /// Programs only: module path → MMEngine init_cfg, applied after the traced ops (docs/programs.md).
+    public var initCfg: JSONValue?
 
     /// Only these state-dict entries are sent (nil: all).
     public var include: IncludeFilter?
 
-    public static let keys = ["model", "program", "seed", "dtype", "format", "include"]
+    public static let keys = ["model", "program", "seed", "dtype", "format", "init_cfg", "include"]
     public static let dtypes: [DType] = [.float32, .float16, .bfloat16, .float64]
 
     /// Validates the body; `defaultFormat` applies when the body has no "format".
@@ -47,6 +49,13 @@ public struct InitRequest: Sendable {
             throw SpecError(.invalid, at: .root, "the request needs a \"model\" (the module tree) or a \"program\" (a traced program)")
         case (_?, _?):
             throw SpecError(.invalid, at: JSONPointer(["program"]), "the request has both \"model\" and \"program\"; send exactly one")
+        }
+        switch (o["init_cfg"], source) {
+        case (nil, _), (.null?, _): initCfg = nil
+        case (let cfg?, .program): initCfg = cfg
+        case (_?, .model):
+            throw SpecError(.invalid, at: JSONPointer(["init_cfg"]),
+                            "a request-level \"init_cfg\" applies to a \"program\"; a model spec carries init_cfg in its nodes")
         }
         switch o["seed"] {
         case nil, .null?:

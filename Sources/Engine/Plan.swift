@@ -57,6 +57,12 @@ public final class Plan: @unchecked Sendable {
                 let at = JSONPointer(["program"])
                 let compiled = try Program(value, at: at).compile(at: at)
                 (timeline, root, entries, info) = (compiled.timeline, compiled.root, compiled.entries, compiled.info)
+                if let cfg = request.initCfg {
+                    // After the traced ops: `initialize(m.get_submodule(path), cfg)` per path. It logs no
+                    // init-info (that lives only inside `init_weights`), so the traced strings stay.
+                    pretrained = try MMEngineInit.initialize(root, timeline: timeline, initCfg: cfg,
+                                                             at: JSONPointer(["init_cfg"]), pretrained: loader)
+                }
             }
         } catch {
             throw SpecError(error.kind == .invalid ? .invalid : .rejected, at: error.pointer, error.message)
@@ -93,6 +99,12 @@ public final class Plan: @unchecked Sendable {
     }
 
     public var entries: [CheckpointEntry] {
-        tensors.map { CheckpointEntry(name: $0.record.name, dtype: $0.outputDType, shape: $0.record.shape) }
+        var first: [Int: Int] = [:]
+        return tensors.enumerated().map { i, t in
+            // Tied entries (one timeline tensor, several names) alias the first entry of their storage.
+            let alias = first[t.tensor]
+            if alias == nil { first[t.tensor] = i }
+            return CheckpointEntry(name: t.record.name, dtype: t.outputDType, shape: t.record.shape, aliasOf: alias)
+        }
     }
 }

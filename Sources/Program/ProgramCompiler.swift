@@ -19,10 +19,11 @@ extension Program {
         let timeline = Timeline()
         var firstEntry = [Int?](repeating: nil, count: storages.count)
         for (i, e) in stateDict.enumerated() where firstEntry[e.storage] == nil { firstEntry[e.storage] = i }
+        // A storage has its first state-dict entry's shape (an initializer's fans come from it), else flat.
         for (s, storage) in storages.enumerated() {
             let entry = firstEntry[s].map { stateDict[$0] }
             let record = TensorRecord(name: entry?.name ?? "(storage \(s))", kind: entry?.kind ?? .buffer,
-                                      shape: [storage.numel], dtype: storage.dtype, persistent: true)
+                                      shape: entry?.shape ?? [storage.numel], dtype: storage.dtype, persistent: true)
             _ = timeline.addTensor(record, initial: timeline.freshUnique())
         }
         var info = InitInfoBook()
