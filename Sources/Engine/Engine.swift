@@ -58,6 +58,9 @@ public final class PreparedJob: @unchecked Sendable {
         self.report = report
     }
 
+    /// The exact safetensors header (8-byte length + padded JSON) of this job's file; nil for the pytorch format.
+    public var safetensorsHeader: [UInt8]? { (writerTemplate as? SafetensorsWriter)?.header }
+
     public var seed: Int64 { plan.request.seed }
     public var format: CheckpointFormat { plan.request.format }
 

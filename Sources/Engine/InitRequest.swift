@@ -31,7 +31,16 @@ public struct InitRequest: Sendable {
     /// Only these state-dict entries are sent (nil: all).
     public var include: IncludeFilter?
 
-    public static let keys = ["model", "program", "seed", "dtype", "format", "init_cfg", "include"]
+    /// `"rng"`: "torch" (default: PyTorch's mt19937 stream, bit-exact) or "counter" (Philox4x32-10 keyed by seed and
+    /// tensor name, docs/counter-rng.md).
+    public enum RNG: String, Sendable { case torch, counter }
+    public var rng: RNG = .torch
+    public var rngWasGiven = false
+
+    /// Only this slice of each tensor is sent (nil: whole tensors).
+    public var shard: ShardSpec?
+
+    public static let keys = ["model", "program", "seed", "dtype", "format", "init_cfg", "include", "rng", "shard"]
     public static let dtypes: [DType] = [.float32, .float16, .bfloat16, .float64]
 
     /// Validates the body; `defaultFormat` applies when the body has no "format".
@@ -84,6 +93,17 @@ public struct InitRequest: Sendable {
         switch o["include"] {
         case nil, .null?: include = nil
         case let v?: include = try IncludeFilter(v, at: JSONPointer(["include"]))
+        }
+        switch o["rng"] {
+        case nil, .null?: break
+        case .string(let s)? where RNG(rawValue: s) != nil: rng = RNG(rawValue: s)!; rngWasGiven = true
+        case let v?:
+            throw SpecError(.invalid, at: JSONPointer(["rng"]),
+                            "rng must be torch or counter, got \(v.stringValue.map { "'\($0)'" } ?? v.typeName)")
+        }
+        switch o["shard"] {
+        case nil, .null?: shard = nil
+        case let v?: shard = try ShardSpec(v, at: JSONPointer(["shard"]))
         }
     }
 }

@@ -17,6 +17,12 @@ public struct PlannedTensor: Sendable {
     public var edits: [Int]
     /// MMEngine's init-info string (parameters of a model with `init_weights`).
     public var initInfo: String?
+    /// The part of the tensor that is sent (`"shard"`); nil: the whole tensor.
+    public var shard: ShardSlice?
+
+    /// Shape and element count of what is sent.
+    public var outputShape: [Int] { shard?.outputShape ?? record.shape }
+    public var outputCount: Int { shard?.count ?? record.count }
 }
 
 /// Everything known about a job before any value exists.
@@ -26,8 +32,12 @@ public final class Plan: @unchecked Sendable {
     public let timeline: Timeline
     public let tensors: [PlannedTensor]
     public let pretrained: [PretrainedResult]
+    /// `"rng": "counter"`: the Philox streams (nil in torch mode).
+    let counterStreams: CounterStreams?
 
-    init(request: InitRequest, root: Module, timeline: Timeline, tensors: [PlannedTensor], pretrained: [PretrainedResult]) {
+    init(request: InitRequest, root: Module, timeline: Timeline, tensors: [PlannedTensor], pretrained: [PretrainedResult],
+         counterStreams: CounterStreams? = nil) {
+        self.counterStreams = counterStreams
         self.request = request
         self.root = root
         self.timeline = timeline
@@ -89,13 +99,16 @@ public final class Plan: @unchecked Sendable {
                 outputDType: record.dtype.isFloatingPoint && castsFloats ? request.dtype : record.dtype,
                 baseOp: baseIndex.map { ops[$0] },
                 edits: baseIndex.map { Array(ops[($0 + 1)...]) } ?? ops,
-                initInfo: record.kind == .parameter ? info[t] : nil))
+                initInfo: record.kind == .parameter ? info[t] : nil,
+                shard: request.shard?.slice(of: record.shape)))
         }
         if let include = request.include {
             let kept = try include.select(planned.map(\.record.name), at: JSONPointer(["include"]))
             planned = kept.map { planned[$0] }
         }
-        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained)
+        let streams = request.rng == .counter ? CounterStreams(timeline: timeline, seed: request.seed, entries: entries) : nil
+        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained,
+                    counterStreams: streams)
     }
 
     public var entries: [CheckpointEntry] {
@@ -104,7 +117,7 @@ public final class Plan: @unchecked Sendable {
             // Tied entries (one timeline tensor, several names) alias the first entry of their storage.
             let alias = first[t.tensor]
             if alias == nil { first[t.tensor] = i }
-            return CheckpointEntry(name: t.record.name, dtype: t.outputDType, shape: t.record.shape, aliasOf: alias)
+            return CheckpointEntry(name: t.record.name, dtype: t.outputDType, shape: t.outputShape, aliasOf: alias)
         }
     }
 }

@@ -17,9 +17,17 @@ public enum InitReport {
             var o: JSONObject = [
                 "name": .string(t.record.name),
                 "kind": .string(t.record.kind.rawValue),
-                "shape": .array(t.record.shape.map { .int(Int64($0)) }),
+                "shape": .array(t.outputShape.map { .int(Int64($0)) }),
                 "dtype": .string(t.outputDType.rawValue),
             ]
+            if plan.request.shard != nil {
+                if let s = t.shard {
+                    o["shard"] = ["full_shape": .array(t.record.shape.map { .int(Int64($0)) }), "dim": .int(Int64(s.dim)),
+                                  "range": [.int(Int64(s.range.lowerBound)), .int(Int64(s.range.upperBound))]]
+                } else {
+                    o["shard"] = ["full_shape": .array(t.record.shape.map { .int(Int64($0)) }), "replicated": true]
+                }
+            }
             if let ranges {
                 o["byte_range"] = [.int(Int64(ranges[i].lowerBound)), .int(Int64(ranges[i].upperBound))]
             }
@@ -48,9 +56,14 @@ public enum InitReport {
             "dtype": .string(plan.request.dtype.rawValue),
             "format": .string(plan.request.format.rawValue),
         ]
+        // Absent: the default torch stream (so reports of requests without the field are unchanged).
+        if plan.request.rngWasGiven || plan.request.rng != .torch { report["rng"] = .string(plan.request.rng.rawValue) }
+        if let s = plan.request.shard {
+            report["shard"] = ["dim": .int(Int64(s.dim)), "index": .int(Int64(s.index)), "count": .int(Int64(s.count))]
+        }
         if let totalBytes { report["total_bytes"] = .int(Int64(totalBytes)) }
         report["tensor_count"] = .int(Int64(plan.tensors.count))
-        report["parameter_count"] = .int(Int64(plan.tensors.filter { $0.record.kind == .parameter }.reduce(0) { $0 + $1.record.count }))
+        report["parameter_count"] = .int(Int64(plan.tensors.filter { $0.record.kind == .parameter }.reduce(0) { $0 + $1.outputCount }))
         report["tensors"] = .array(tensors)
         report["pretrained"] = .array(plan.pretrained.map { r in
             .object([

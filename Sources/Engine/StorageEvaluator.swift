@@ -27,11 +27,14 @@ struct StorageEvaluator {
     let timeline: Timeline
     /// Generator state before each random write that is evaluated (`ValueGenerator.prepare`).
     let snapshots: [Int: CPUGenerator]
+    /// `"rng": "counter"`: random writes come from their Philox streams instead of snapshots.
+    let counter: CounterStreams?
     private var cache: [Key: Values] = [:]
 
-    init(timeline: Timeline, snapshots: [Int: CPUGenerator]) {
+    init(timeline: Timeline, snapshots: [Int: CPUGenerator], counter: CounterStreams? = nil) {
         self.timeline = timeline
         self.snapshots = snapshots
+        self.counter = counter
     }
 
     static func computesInDouble(_ dtype: DType) -> Bool {
@@ -108,6 +111,10 @@ struct StorageEvaluator {
         case .fill(let f):
             if case .constant(let v) = f {
                 buf.initialize(repeating: Float(ScalarOpRounding.stored(v, dtype)))
+            } else if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: 0, shape: timeline.tensors[timeline.ops[op].tensor].shape, into: buf)
+                roundTo(dtype, buf)
             } else {
                 var g = generator(op)
                 f.apply(to: buf, dtype: dtype, generator: &g)
@@ -116,11 +123,22 @@ struct StorageEvaluator {
             if case .constant(let v) = f {
                 let x = Float(ScalarOpRounding.stored(v, dtype))
                 w.forEachOffset { _, o in buf[o] = x }
+            } else if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                let part = buf.extracting(w.offset..<(w.offset + w.count))
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: w.offset, shape: w.shape, into: part)
+                roundTo(dtype, part)
             } else {
                 var g = generator(op)
                 f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, generator: &g)
             }
         case .truncNormal(let mean, let std, let a, let b, let w):
+            if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                CounterFill.truncNormal(buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, mean: mean, std: std,
+                                        a: a, b: b, key: key, ordinal: ordinal, start: w.offset)
+                return
+            }
             var g = generator(op)
             TruncNormalSampler.sample(buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, mean: mean, std: std, a: a, b: b, &g)
         case .literal(let values, let w):
@@ -152,6 +170,9 @@ struct StorageEvaluator {
         case .fill(let f):
             if case .constant(let v) = f {
                 buf.initialize(repeating: ScalarOpRounding.stored(v, dtype))
+            } else if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: 0, shape: timeline.tensors[timeline.ops[op].tensor].shape, into: buf)
             } else {
                 var g = generator(op)
                 f.apply(to: buf, shape: [buf.count], generator: &g)
@@ -160,11 +181,21 @@ struct StorageEvaluator {
             if case .constant(let v) = f {
                 let x = ScalarOpRounding.stored(v, dtype)
                 w.forEachOffset { _, o in buf[o] = x }
+            } else if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: w.offset, shape: w.shape,
+                                 into: buf.extracting(w.offset..<(w.offset + w.count)))
             } else {
                 var g = generator(op)
                 f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), shape: [w.count], generator: &g)
             }
         case .truncNormal(let mean, let std, let a, let b, let w):
+            if let c = counter {
+                let (key, ordinal) = c.stream(op)
+                CounterFill.truncNormal(buf.extracting(w.offset..<(w.offset + w.count)), mean: mean, std: std,
+                                        a: a, b: b, key: key, ordinal: ordinal, start: w.offset)
+                return
+            }
             var g = generator(op)
             TruncNormalSampler.sample(buf.extracting(w.offset..<(w.offset + w.count)), mean: mean, std: std, a: a, b: b, &g)
         case .literal(let values, let w):

@@ -19,12 +19,12 @@ final class ValueGenerator {
 
     /// True when tensor `t` is generated chunk by chunk: a whole fill (or nothing) followed only by zeroed rows,
     /// whole-tensor scalar ops and constant fills of windows.
-    static func isChunked(_ t: PlannedTensor, _ timeline: Timeline) -> Bool {
+    static func isChunked(_ t: PlannedTensor, _ timeline: Timeline, counter: Bool = false) -> Bool {
         if let b = t.baseOp, case .copy = timeline.ops[b].write {
             return t.edits.allSatisfy { if case .zeroRow = timeline.ops[$0].write { true } else { false } }
         }
         let count = timeline.tensors[t.tensor].count
-        if let b = t.baseOp, case .fill(.normal) = timeline.ops[b].write,
+        if !counter, let b = t.baseOp, case .fill(.normal) = timeline.ops[b].write,
            ReducedPrecisionNormal.differs(count: count, dtype: timeline.tensors[t.tensor].dtype) {
             return false  // the 16-bit normal_ tail is produced whole (StorageEvaluator)
         }
@@ -40,6 +40,8 @@ final class ValueGenerator {
     /// The stream replay; done lazily so /plan never pays for it. Draws into values no output reads are skipped
     /// (`advance`), except trunc_normal_'s redraw loop, whose draw count depends on its values.
     private func prepare() {
+        // Counter mode: every value is a function of its key and index; there is no stream to replay.
+        if plan.counterStreams != nil { prepared = true; return }
         let timeline = plan.timeline
         var live = Set<Int>()
         var visited = Set<[Int]>()
@@ -137,12 +139,22 @@ final class ValueGenerator {
         case whole
         /// Evaluated whole with every edit already applied (`StorageEvaluator`), handed out chunk by chunk.
         case evaluated
+        /// `"rng": "counter"`: any element range, computed on its own (`CounterFill`).
+        case counter(TensorFill, CounterKey, UInt32)
     }
 
     private struct Current {
         let index: Int
+        /// Next element to produce, in the full tensor's flat order.
         var position = 0
         var source: Source
+        /// Where the sent elements (the shard) lie in the full tensor.
+        let runs: Runs
+        /// Elements sent so far.
+        var emitted = 0
+
+        /// True when any element range can be produced directly (not a sequential torch stream).
+        var randomAccess: Bool { if case .cursor = source { false } else { true } }
     }
 
     private var current: Current?
@@ -150,7 +162,7 @@ final class ValueGenerator {
     /// True when the current tensor has been handed out entirely (or none was begun).
     var isFinished: Bool {
         guard let c = current else { return true }
-        return c.position >= plan.tensors[c.index].record.count
+        return c.emitted >= c.runs.elements
     }
 
     /// float64 storage and the integer dtypes are computed in Double, everything else in Float.
@@ -180,10 +192,11 @@ final class ValueGenerator {
         current = nil
         let t = plan.tensors[index]
         let record = t.record
+        let runs = Runs(t.shard, total: record.count)
         var fill = TensorFill.constant(0)
         var generator: CPUGenerator?
-        if !Self.isChunked(t, plan.timeline) {
-            var evaluator = StorageEvaluator(timeline: plan.timeline, snapshots: snapshots)
+        if !Self.isChunked(t, plan.timeline, counter: plan.counterStreams != nil) {
+            var evaluator = StorageEvaluator(timeline: plan.timeline, snapshots: snapshots, counter: plan.counterStreams)
             let values = try evaluator.values(t.tensor, before: plan.timeline.ops.count)
             if record.count > 0 {
                 switch values {
@@ -197,11 +210,33 @@ final class ValueGenerator {
                     whole = w
                 }
             }
-            current = Current(index: index, source: .evaluated)
+            current = Current(index: index, position: runs.first, source: .evaluated, runs: runs)
             return
         }
         if let base = t.baseOp {
             switch plan.timeline.ops[base].write {
+            case .fill(let f) where plan.counterStreams != nil:
+                let (key, ordinal) = plan.counterStreams!.stream(base)
+                if CounterFill.isElementwise(f) {
+                    current = Current(index: index, position: runs.first, source: .counter(f, key, ordinal), runs: runs)
+                    return
+                }
+                if record.count > 0 {  // orthogonal: whole
+                    let wide = Self.computesInDouble(record.dtype)
+                    let w = UnsafeMutableRawBufferPointer.allocate(byteCount: record.count * (wide ? 8 : 4), alignment: 64)
+                    whole = w
+                    if wide {
+                        let values = w.bindMemory(to: Double.self)
+                        CounterFill.fill(f, key: key, ordinal: ordinal, start: 0, shape: record.shape, into: values)
+                        applyEdits(t, values, at: 0)
+                    } else {
+                        let values = w.bindMemory(to: Float.self)
+                        CounterFill.fill(f, key: key, ordinal: ordinal, start: 0, shape: record.shape, into: values)
+                        applyEdits(t, values, at: 0)
+                    }
+                }
+                current = Current(index: index, position: runs.first, source: .whole, runs: runs)
+                return
             case .fill(let f):
                 // Each tensor is generated once per stream: its snapshot is no longer needed after this.
                 generator = takeSnapshot(base)
@@ -221,14 +256,17 @@ final class ValueGenerator {
                         applyEdits(t, values, at: 0)
                     }
                 }
-                current = Current(index: index, source: .whole)
+                current = Current(index: index, position: runs.first, source: .whole, runs: runs)
                 return
             default:
                 break  // zeroRow; a base is a whole fill or a checkpoint copy
             }
         }
-        current = Current(index: index, source: .cursor(FillCursor(fill: fill, shape: record.shape,
-                                                                   generator: generator ?? CPUGenerator(seed: 0))))
+        var cursor = FillCursor(fill: fill, shape: record.shape, generator: generator ?? CPUGenerator(seed: 0))
+        // A shard: skip the draws before its first element (as far as torch's blocks allow), never compute them.
+        cursor.usesWideDraws = record.dtype == .float64
+        if runs.elements > 0 { cursor.skip(to: runs.first) }
+        current = Current(index: index, position: cursor.position, source: .cursor(cursor), runs: runs)
     }
 
     /// Writes the next chunk of the current tensor, in its output dtype, at the start of `out`
@@ -236,7 +274,17 @@ final class ValueGenerator {
     /// A float32 (float64) tensor written as float32 (float64) is generated in place when `out` is aligned
     /// (on a little-endian host the encoding is the identity); anything else goes through a reused scratch buffer.
     func next(into out: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard var c = current, !isFinished else { return 0 }
+        while true {
+            guard let c = current, !isFinished else { return 0 }
+            let bytes = try nextChunk(c, into: out)
+            if bytes > 0 || isFinished { return bytes }
+        }
+    }
+
+    /// One chunk of the full tensor from `c.position`; writes the part of it that is sent (may be none, for a shard
+    /// produced from a sequential stream) and returns its byte count.
+    private func nextChunk(_ current0: Current, into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        var c = current0
         let t = plan.tensors[c.index]
         let record = t.record
         let wide = Self.computesInDouble(record.dtype)
@@ -245,19 +293,22 @@ final class ValueGenerator {
         switch c.source {
         case .cursor(let cursor):
             n = cursor.nextCount(limit: limit(t))
-        case .whole, .evaluated:
-            n = min(limit(t), record.count - start)
+        case .whole, .evaluated, .counter:
+            // Within the current run (random access: no element outside the shard is produced).
+            let r = (start - c.runs.first) / c.runs.stride
+            n = min(limit(t), c.runs.start(r) + c.runs.length - start)
         }
-        let bytes = n * t.outputDType.byteSize
-        precondition(out.count >= bytes, "ValueGenerator.next: buffer of \(out.count) bytes for a chunk of \(bytes)")
-        let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<bytes])
+        precondition(out.count >= n * t.outputDType.byteSize, "ValueGenerator.next: buffer of \(out.count) bytes for a chunk of \(n) elements")
 
         /// Produces elements start..<start+n of the tensor into `values` (n elements).
-        func produce<T>(_ values: UnsafeMutableBufferPointer<T>, _ fillChunk: (inout FillCursor) -> Void) {
+        func produce<T>(_ values: UnsafeMutableBufferPointer<T>, _ fillChunk: (inout FillCursor) -> Void,
+                        _ counterChunk: (TensorFill, CounterKey, UInt32) -> Void) {
             switch c.source {
             case .cursor(var cursor):
                 fillChunk(&cursor)
                 c.source = .cursor(cursor)
+            case .counter(let f, let key, let ordinal):
+                counterChunk(f, key, ordinal)
             case .whole, .evaluated:
                 let all = whole!.bindMemory(to: T.self)
                 _ = values.initialize(from: all[start..<(start + n)])
@@ -265,15 +316,26 @@ final class ValueGenerator {
         }
 
         #if _endian(little)
-        let aligned = Int(bitPattern: dst.baseAddress) % 8 == 0
+        let aligned = Int(bitPattern: out.baseAddress) % 8 == 0
         #else
         let aligned = false
         #endif
+        let editsDone: Bool
+        switch c.source {
+        case .evaluated, .whole: editsDone = true
+        default: editsDone = false
+        }
+        let kept: Int
         if wide {
             let inPlace = record.dtype == .float64 && t.outputDType == .float64 && aligned
-            let values = inPlace ? dst.bindMemory(to: Double.self) : scratch(Double.self, n)
-            produce(values) { $0.next(into: values) }
-            if case .evaluated = c.source {} else { applyEdits(t, values, at: start) }
+            let all = inPlace ? UnsafeMutableRawBufferPointer(rebasing: out[0..<(n * 8)]).bindMemory(to: Double.self) : scratch(Double.self, n)
+            produce(all, { $0.next(into: all) }) { f, key, ordinal in
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: start, shape: record.shape, into: all)
+            }
+            if !editsDone { applyEdits(t, all, at: start) }
+            kept = c.runs.compact(all, from: start)
+            let values = all.extracting(0..<kept)
+            let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<(kept * t.outputDType.byteSize)])
             if !inPlace {
                 if record.dtype == .float64 {
                     encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
@@ -283,9 +345,14 @@ final class ValueGenerator {
             }
         } else {
             let inPlace = record.dtype == .float32 && t.outputDType == .float32 && aligned
-            let values = inPlace ? dst.bindMemory(to: Float.self) : scratch(Float.self, n)
-            produce(values) { $0.next(into: values) }
-            if case .evaluated = c.source {} else { applyEdits(t, values, at: start) }
+            let all = inPlace ? UnsafeMutableRawBufferPointer(rebasing: out[0..<(n * 4)]).bindMemory(to: Float.self) : scratch(Float.self, n)
+            produce(all, { $0.next(into: all) }) { f, key, ordinal in
+                CounterFill.fill(f, key: key, ordinal: ordinal, start: start, shape: record.shape, into: all)
+            }
+            if !editsDone { applyEdits(t, all, at: start) }
+            kept = c.runs.compact(all, from: start)
+            let values = all.extracting(0..<kept)
+            let dst = UnsafeMutableRawBufferPointer(rebasing: out[0..<(kept * t.outputDType.byteSize)])
             if !inPlace {
                 if record.dtype == .float16 || record.dtype == .bfloat16 { roundThrough(record.dtype, values) }
                 if record.dtype == .bfloat16 && t.outputDType == .bfloat16 {
@@ -298,19 +365,24 @@ final class ValueGenerator {
                 }
             }
         }
+        c.emitted += kept
         c.position = start + n
+        if c.randomAccess, c.emitted < c.runs.elements {
+            let r = (c.position - c.runs.first) / c.runs.stride
+            if c.position >= c.runs.start(r) + c.runs.length { c.position = c.runs.start(r + 1) }
+        }
         current = c
         if isFinished {
             whole?.deallocate()
             whole = nil
         }
-        return bytes
+        return kept * t.outputDType.byteSize
     }
 
     /// Writes tensor `index` whole (in its output dtype) into `out` (`out.count` = its byte size), chunk by chunk.
     func generate(_ index: Int, into out: UnsafeMutableRawBufferPointer) throws {
         let t = plan.tensors[index]
-        precondition(out.count == t.record.count * t.outputDType.byteSize, "ValueGenerator.generate: buffer size mismatch")
+        precondition(out.count == t.outputCount * t.outputDType.byteSize, "ValueGenerator.generate: buffer size mismatch")
         try begin(index)
         var at = 0
         let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: max(maxChunkBytes, 64), alignment: 64)

@@ -121,7 +121,7 @@ final class Endpoints: @unchecked Sendable {
             return problem.response(requestID: requestID)
         case .success(let body):
             do throws(BackendError) {
-                let report = try backend.plan(body)
+                let report = try backend.plan(body, safetensorsHeader: request.queryValue("header") == "safetensors")
                 return HTTPResponse(status: 200, headers: ["Content-Type": "application/json"],
                                     bytes: JSONCodec.serializeBytes(report))
             } catch {

@@ -7,6 +7,9 @@ public protocol InitializationBackend: Sendable {
     func prepare(_ body: JSONValue) throws(BackendError) -> PreparedCheckpoint
     /// Only validates and returns the init report (POST /plan).
     func plan(_ body: JSONValue) throws(BackendError) -> JSONValue
+    /// POST /plan?header=safetensors: the report plus `"safetensors_header"`, the base64 of the exact header bytes
+    /// (8-byte length + JSON) `/initialize` would send for this body (what the fan-out client writes).
+    func plan(_ body: JSONValue, safetensorsHeader: Bool) throws(BackendError) -> JSONValue
     /// GET /initializers document.
     func registry() -> JSONValue
     var version: String { get }
@@ -53,4 +56,8 @@ public protocol CheckpointByteStream: AnyObject {
     /// Fills up to buffer.count bytes, returns bytes written, 0 at end. Blocking, CPU-heavy:
     /// called on a job worker, never on an MHD thread, never concurrently.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+extension InitializationBackend {
+    public func plan(_ body: JSONValue, safetensorsHeader: Bool) throws(BackendError) -> JSONValue { try plan(body) }
 }

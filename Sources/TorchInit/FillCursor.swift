@@ -56,6 +56,32 @@ public struct FillCursor {
         }
     }
 
+    /// Skips the draws of the elements before `target` (at most to `target`, as far as torch's blocks allow: a
+    /// normal fill stops on a block of 16 that keeps the tail recompute in the next chunk; normal < 16 and
+    /// orthogonal do not skip). Only at the start. The next chunk then starts at `position` (≤ `target`).
+    public mutating func skip(to target: Int) {
+        precondition(position == 0 && target >= 0 && target <= count, "FillCursor.skip: only from the start, inside the tensor")
+        var p = 0
+        switch fill {
+        case .constant:
+            p = target
+        case .uniform, .mmengineTruncNormal:
+            p = target
+            generator.skip(Distributions.uniformDraws(count: p, wide: false) * (usesWideDraws ? 2 : 1))
+        case .normal:
+            guard count >= 16 else { break }
+            p = target / 16 * 16
+            if count % 16 != 0 { p = min(p, count - 16 - count % 16) }
+            generator.skip(usesWideDraws ? 2 * p : p)
+        case .orthogonal:
+            break
+        }
+        position = p
+    }
+
+    /// Set by the caller for float64 storage (two 32-bit draws per value) before `skip(to:)`.
+    public var usesWideDraws = false
+
     /// Produces the next `out.count` elements (`out.count` must be what `nextCount` returned).
     public mutating func next(into out: UnsafeMutableBufferPointer<Float>) {
         check(out.count)

@@ -1,4 +1,5 @@
 import Engine
+import Foundation
 import JSON
 import Service
 
@@ -23,6 +24,17 @@ struct EngineBackend: InitializationBackend {
     func plan(_ body: JSONValue) throws(BackendError) -> JSONValue {
         do {
             return try Engine.prepare(body, options: options).report
+        } catch {
+            throw BackendError(status: 422, title: error.title, detail: error.message, pointer: error.pointer.description)
+        }
+    }
+
+    func plan(_ body: JSONValue, safetensorsHeader: Bool) throws(BackendError) -> JSONValue {
+        do {
+            let job = try Engine.prepare(body, options: options)
+            guard safetensorsHeader, let header = job.safetensorsHeader, case .object(var o) = job.report else { return job.report }
+            o["safetensors_header"] = .string(Data(header).base64EncodedString())
+            return .object(o)
         } catch {
             throw BackendError(status: 422, title: error.title, detail: error.message, pointer: error.pointer.description)
         }

@@ -8,12 +8,13 @@ The tracer needs torch; the HTTP functions only need requests and safetensors.
 """
 from .client import DEFAULT_TIMEOUT, Download, StateDict, download, initialize, initializers, load_checkpoint, plan
 from .errors import IncompleteResponseError, UnsupportedModuleError, WeightInitError
+from .fanout import download_parallel
 
 __version__ = "0.1.0"
 
 __all__ = ["trace", "trace_program", "spec_from_module", "replay", "initialize", "download",
            "plan", "initializers", "load_checkpoint", "StateDict", "Download", "DEFAULT_TIMEOUT",
-           "WeightInitError", "IncompleteResponseError", "UnsupportedModuleError", "__version__"]
+           "WeightInitError", "IncompleteResponseError", "UnsupportedModuleError", "download_parallel", "__version__"]
 
 _LAZY = {"trace": "tracing", "trace_program": "tracing", "spec_from_module": "tracing", "replay": "replayer"}
 

@@ -198,7 +198,7 @@ def load_checkpoint(path: str, format: Optional[str] = None) -> StateDict:
 
 
 def initialize(url: str, spec, path: Optional[str] = None, *, timeout=DEFAULT_TIMEOUT,
-               session: Optional[requests.Session] = None) -> StateDict:
+               session: Optional[requests.Session] = None, parallel: int = 1) -> StateDict:
     """POST ``spec`` (a request body dict, or its JSON text) to ``url``/initialize and return the state dict.
 
     The checkpoint is streamed to ``path`` (kept) or to a temporary file (deleted after loading), its size is
@@ -206,8 +206,17 @@ def initialize(url: str, spec, path: Optional[str] = None, *, timeout=DEFAULT_TI
     ``safetensors.torch.load_file`` (ordered by the file header), the PyTorch zip through
     ``torch.load(weights_only=True)``. The result is a :class:`StateDict` (an ``OrderedDict``) carrying
     ``.report`` and ``.seed``. Errors: :class:`WeightInitError` with the problem+json fields.
+    ``parallel=N`` (N > 1) fetches the tensors as N ``include`` requests over N connections and writes the same
+    safetensors file as one request (:mod:`weightinit_client.fanout`).
     """
-    d = download(url, spec, path, timeout=timeout, session=session)
+    if parallel > 1:
+        from .fanout import download_parallel
+        if path is None:
+            fd, tmp = tempfile.mkstemp(prefix="weightinit-", suffix=".safetensors")
+            os.close(fd)
+        d = download_parallel(url, spec, path or tmp, parallel, timeout=timeout, session=session)
+    else:
+        d = download(url, spec, path, timeout=timeout, session=session)
     try:
         sd = load_checkpoint(d.path, d.format)
     finally:
