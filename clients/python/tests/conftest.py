@@ -1,5 +1,4 @@
-"""Fixtures: the real weightinit binary on free ports, the torchref oracle, state dict comparison."""
-import importlib.util
+"""Fixtures: the real weightinit binary on free ports, state dict comparison."""
 import json
 import os
 import shutil
@@ -18,7 +17,6 @@ except ImportError:  # every test module skips itself (pytest.importorskip) when
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-GOLDEN = os.path.abspath(os.path.join(REPO, "..", "shared", "golden"))
 sys.path.insert(0, HERE)
 
 
@@ -87,18 +85,6 @@ def server():
             proc.wait()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def torchref():
-    """The golden oracle module (../shared/golden/torchref.py from the repo root), or skip that check."""
-    path = os.path.join(GOLDEN, "torchref.py")
-    if not os.path.exists(path):
-        pytest.skip(f"the torchref oracle is not at {path}")
-    spec = importlib.util.spec_from_file_location("torchref", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 _ORDERED = {} if torch is None else {torch.float64: torch.int64, torch.float32: torch.int32, torch.float16: torch.int16,

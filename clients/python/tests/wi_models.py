@@ -49,14 +49,6 @@ class ResNetTiny(BaseModule):
                 if isinstance(m, BasicBlock):
                     constant_init(m.bn2, 0)
 
-    # what init_weights does after BaseModule.init_weights(), for the exporter
-    @staticmethod
-    def __weightinit__(model):
-        if not model.zero_init_residual:
-            return []
-        return [{"module": f"{name}.bn2", "fn": "constant_init", "val": 0}
-                for name, m in model.named_modules() if isinstance(m, BasicBlock)]
-
 
 # ---------------------------------------------------------------- transformer-style
 
@@ -84,10 +76,6 @@ class TinyTransformer(BaseModule):
     init_weights), pre-norm blocks with MultiheadAttention and an MLP, TruncNormal on Linear, Normal on
     Embedding, Constant on LayerNorm, and a head override."""
 
-    __weightinit__ = {"init_weights": [
-        {"param": "pos_embed", "type": "TruncNormal", "std": 0.02},
-        {"param": "cls_token", "type": "Normal", "std": 1e-6},
-    ]}
 
     def __init__(self, vocab=50, dim=32, heads=4, depth=2, seq=16):
         super().__init__(init_cfg=[
