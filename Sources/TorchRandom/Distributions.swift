@@ -15,6 +15,21 @@ public enum Distributions {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let f = Float(from), t = Float(to)
         let d = t - f
+        g.engine.forEachRun(out.count) { src, k, done in
+            let o = p + done
+            for i in 0..<k {  // vectorized by LLVM (temper, convert, vfmadd, compare/blend)
+                let x = Float(Int32(bitPattern: MT19937.temper(src[i]) & 0xFF_FFFF)) * 0x1p-24
+                let v = f.addingProduct(x, d)
+                o[i] = v == t ? f : v
+            }
+        }
+    }
+
+    /// The scalar reference of `uniform` (float32): one draw at a time through `MT19937.generate`.
+    public static func uniformReference(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let f = Float(from), t = Float(to)
+        let d = t - f
         g.engine.generate(out.count) { i, r in
             let x = Float(r & 0xFF_FFFF) * 0x1p-24
             let v = f.addingProduct(x, d)
@@ -82,7 +97,42 @@ public enum Distributions {
             return
         }
         // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
-        // draw 16 fresh uniforms into the last 16 slots and transform them.
+        // draw 16 fresh uniforms into the last 16 slots and transform them. Here the same draws, in the same order,
+        // go tile by tile (L1-resident) and are transformed right away; the numel % 16 uniforms the tail overwrites
+        // are skipped, not converted.
+        let mf = Float(mean), sf = Float(std)
+        let full = n / 16 * 16
+        var i = 0
+        while i < full {
+            let m = min(normalTile, full &- i)
+            g.engine.fillUnit24(p + i, m)
+            var b = 0
+            while b < m {
+                AVX2Math.normalFill16Lanes(p + (i &+ b), mean: mf, std: sf)
+                b &+= 16
+            }
+            i &+= m
+        }
+        if n % 16 != 0 {
+            g.engine.skipSequential(n % 16)
+            let q = p + (n - 16)
+            g.engine.fillUnit24(q, 16)
+            AVX2Math.normalFill16Lanes(q, mean: mf, std: sf)
+        }
+    }
+
+    /// Elements per tile of the fast float32 normal_ (a multiple of 16; 16 KiB stays in L1).
+    static let normalTile = 4096
+
+    /// The reference of `normal` (float32): torch's order literally (all draws through `MT19937.generate`, then
+    /// the blocks, then the tail).
+    public static func normalReference(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
+        if n < 16 {
+            normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
+            return
+        }
         drawUniform24(p, n, &g)
         let mf = Float(mean), sf = Float(std)
         var i = 0
