@@ -11,7 +11,13 @@ public enum Distributions {
 
     /// `tensor.uniform_(from, to)` on a contiguous float32 tensor: `numel` draws,
     /// `fma(x, f32(to) − f32(from), f32(from))` with x = (r & 0xFFFFFF)·2⁻²⁴; a result equal to `to` becomes `from`.
+    /// Runs on `ParallelFill.workers` threads for large buffers (same bytes, same final state: see `ParallelFill`).
     public static func uniform(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        ParallelFill.split(out, &g, align: 1) { part, pg, _ in uniformSerial(part, from: from, to: to, &pg) }
+    }
+
+    /// `uniform` on the calling thread.
+    public static func uniformSerial(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let f = Float(from), t = Float(to)
         let d = t - f
@@ -89,13 +95,43 @@ public enum Distributions {
 
     /// `tensor.normal_(mean, std)` on a contiguous float32 tensor. numel ≥ 16: the AVX2 `normal_fill` path
     /// (numel + (numel % 16 ≠ 0 ? 16 : 0) draws, spare untouched); numel < 16: double Box–Muller with the spare.
+    /// Large buffers run on `ParallelFill.workers` threads, split on blocks of 16 (same bytes, same final state).
     public static func normal(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        if out.count < 16 { normalSerial(out, mean: mean, std: std, &g); return }
+        // Every part starts on a block of 16 and only the last one holds the numel % 16 tail, so each part is
+        // torch's kernel on it: numel(part) draws (+ 16 for the tail, last part only).
+        ParallelFill.split(out, &g, align: 16) { part, pg, last in
+            if last {
+                normalSerial(part, mean: mean, std: std, &pg)
+            } else {
+                normalBlocks(part, mean: mean, std: std, &pg)
+            }
+        }
+    }
+
+    /// `normal` on the calling thread.
+    public static func normalSerial(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let n = out.count
         if n < 16 {
             normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
             return
         }
+        normalBlocks(UnsafeMutableBufferPointer(start: p, count: n / 16 * 16), mean: mean, std: std, &g)
+        if n % 16 != 0 {
+            let mf = Float(mean), sf = Float(std)
+            g.engine.skipSequential(n % 16)
+            let q = p + (n - 16)
+            g.engine.fillUnit24(q, 16)
+            AVX2Math.normalFill16Lanes(q, mean: mf, std: sf)
+        }
+    }
+
+    /// The full blocks of 16 of torch's float32 fill (`out.count` a multiple of 16): `out.count` draws.
+    @inline(__always)
+    static func normalBlocks(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
         // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
         // draw 16 fresh uniforms into the last 16 slots and transform them. Here the same draws, in the same order,
         // go tile by tile (L1-resident) and are transformed right away; the numel % 16 uniforms the tail overwrites
@@ -112,12 +148,6 @@ public enum Distributions {
                 b &+= 16
             }
             i &+= m
-        }
-        if n % 16 != 0 {
-            g.engine.skipSequential(n % 16)
-            let q = p + (n - 16)
-            g.engine.fillUnit24(q, 16)
-            AVX2Math.normalFill16Lanes(q, mean: mf, std: sf)
         }
     }
 

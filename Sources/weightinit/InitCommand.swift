@@ -24,7 +24,14 @@ struct InitCommand: ParsableCommand {
     @Option(help: "URL prefix Pretrained checkpoints may be downloaded from; repeatable (default: none, URLs refused).")
     var allowCheckpointURLPrefix: [String] = []
 
+    @Option(help: "Threads splitting each large fill (same bytes at any count). [env: WEIGHTINIT_WORKERS] (default: CPU count)")
+    var workers: Int?
+
     func run() throws {
+        let threads = workers ?? ProcessInfo.processInfo.environment["WEIGHTINIT_WORKERS"].flatMap { Int($0) }
+            ?? ProcessInfo.processInfo.activeProcessorCount
+        guard threads >= 1 else { throw ValidationError("--workers must be at least 1") }
+        GenerationThreads.count = threads
         var body = try SpecFile.read(spec)
         if let format {
             guard CheckpointFormat(rawValue: format) != nil else { throw ValidationError("--format must be safetensors or pytorch") }

@@ -257,3 +257,56 @@ final class FastKernelTests: XCTestCase {
               { Distributions.normalReference($0, mean: 0.1, std: 0.7, &$1) })
     }
 }
+
+/// The fill split across threads (`ParallelFill`): the same bytes and final generator state as the serial kernel,
+/// at every thread count, for sizes around the part boundaries, block-of-16 tails and stream offsets.
+final class ParallelFillTests: XCTestCase {
+    override func tearDown() {
+        ParallelFill.workers = 1
+        ParallelFill.minElements = 1 << 18
+    }
+
+    func testSplitFillsMatchSerial() {
+        ParallelFill.minElements = 16
+        let sizes = [16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100, 623, 624, 625, 1000, 4097, 10_007, 65_536]
+        for workers in [2, 3, 4, 7] {
+            ParallelFill.workers = workers
+            for pre in [0, 5, 623] {
+                for n in sizes {
+                    for kind in 0..<2 {
+                        var g = CPUGenerator(seed: 77)
+                        g.skip(pre)
+                        var h = g
+                        var x = [Float](repeating: 0, count: n), y = x
+                        if kind == 0 {
+                            x.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: -0.3, std: 2, &g) }
+                            y.withUnsafeMutableBufferPointer { Distributions.normalReference($0, mean: -0.3, std: 2, &h) }
+                        } else {
+                            x.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: -2, to: 5, &g) }
+                            y.withUnsafeMutableBufferPointer { Distributions.uniformReference($0, from: -2, to: 5, &h) }
+                        }
+                        let what = "\(kind == 0 ? "normal" : "uniform") workers=\(workers) pre=\(pre) n=\(n)"
+                        XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), what)
+                        XCTAssertEqual(g.engine.stateWords, h.engine.stateWords, what)
+                        XCTAssertEqual(g.engine.remainingInBlock, h.engine.remainingInBlock, what)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Long parts: the part generators are jumped (past `MT19937.jumpThreshold`), not stepped.
+    func testSplitWithJumpedParts() {
+        ParallelFill.workers = 2
+        ParallelFill.minElements = 16
+        MT19937.jumpThreshold = 1000
+        defer { MT19937.jumpThreshold = 1 << 23 }
+        let n = 2 * (MT19937.jumpThreshold + 4099)
+        var x = [Float](repeating: 0, count: n), y = x
+        var g = CPUGenerator(seed: 1), h = g
+        x.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: 0, to: 1, &g) }
+        y.withUnsafeMutableBufferPointer { Distributions.uniformSerial($0, from: 0, to: 1, &h) }
+        XCTAssertTrue(x.map(\.bitPattern) == y.map(\.bitPattern))
+        XCTAssertEqual(g.engine.stateWords, h.engine.stateWords)
+    }
+}

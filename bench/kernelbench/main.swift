@@ -25,9 +25,33 @@ func time(_ name: String, _ body: () -> Void) {
 }
 
 var g = CPUGenerator(seed: 0)
-time("normal_") { Distributions.normal(buf, mean: 0, std: 1, &g) }
-time("uniform_") { Distributions.uniform(buf, from: -1, to: 1, &g) }
+time("normal_") { Distributions.normalSerial(buf, mean: 0, std: 1, &g) }
+time("uniform_") { Distributions.uniformSerial(buf, from: -1, to: 1, &g) }
+// The parallel fill on 8 MiB chunks (the stream's chunk size), WORKERS threads (default 2).
+ParallelFill.workers = Int(ProcessInfo.processInfo.environment["WORKERS"] ?? "2") ?? 2
+let chunk = min(n, 1 << 21)
+time("normal_parallel\(ParallelFill.workers)") {
+    for at in stride(from: 0, to: n - chunk + 1, by: chunk) {
+        Distributions.normal(UnsafeMutableBufferPointer(rebasing: buf[at..<(at + chunk)]), mean: 0, std: 1, &g)
+    }
+}
+time("uniform_parallel\(ParallelFill.workers)") {
+    for at in stride(from: 0, to: n - chunk + 1, by: chunk) {
+        Distributions.uniform(UnsafeMutableBufferPointer(rebasing: buf[at..<(at + chunk)]), from: -1, to: 1, &g)
+    }
+}
 time("mt19937_skip") { g.engine.skipSequential(n) }
 var checksum: Float = 0
 for i in stride(from: 0, to: n, by: 4099) { checksum += buf[i] }
 FileHandle.standardError.write(Data("checksum \(checksum)\n".utf8))
+
+// mt19937 jump-ahead: first (polynomial computed) and repeated (cached polynomial) jumps of ~2^30 draws
+do {
+    var e = MT19937(seed: 1)
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    e.jump(1_000_000_007)
+    let t1 = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<10 { var f = MT19937(seed: 2); f.jump(1_000_000_007); _ = f.next() }
+    let t2 = DispatchTime.now().uptimeNanoseconds
+    print("{\"kernel\": \"mt19937_jump\", \"first_ms\": \(Double(t1 - t0) / 1e6), \"cached_ms\": \(Double(t2 - t1) / 1e7)}")
+}
