@@ -22,7 +22,7 @@ final class ValueGenerator {
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
         for (i, op) in timeline.ops.enumerated() {
             guard case .fill(let fill) = op.write, fill.isRandom else { continue }
-            if live.contains(i) { snapshots[i] = g }
+            if live.contains(i) { g.settle(); snapshots[i] = g }  // the dead draws since the last one: one jump when long
             let record = timeline.tensors[op.tensor]
             fill.advance(count: record.count, dtype: record.dtype, shape: record.shape, generator: &g)
         }

@@ -300,7 +300,7 @@ final class ParallelFillTests: XCTestCase {
         ParallelFill.workers = 2
         ParallelFill.minElements = 16
         MT19937.jumpThreshold = 1000
-        defer { MT19937.jumpThreshold = 1 << 23 }
+        defer { MT19937.jumpThreshold = 1 << 22 }
         let n = 2 * (MT19937.jumpThreshold + 4099)
         var x = [Float](repeating: 0, count: n), y = x
         var g = CPUGenerator(seed: 1), h = g
@@ -308,5 +308,31 @@ final class ParallelFillTests: XCTestCase {
         y.withUnsafeMutableBufferPointer { Distributions.uniformSerial($0, from: 0, to: 1, &h) }
         XCTAssertTrue(x.map(\.bitPattern) == y.map(\.bitPattern))
         XCTAssertEqual(g.engine.stateWords, h.engine.stateWords)
+    }
+}
+
+/// `CPUGenerator.skip` is lazy (a pending count, applied by one jump or twist run on first use): never observable.
+final class LazySkipTests: XCTestCase {
+    func testPendingSkipsAreApplied() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<6 {
+            var a = CPUGenerator(seed: 8), b = a
+            var total = 0
+            for _ in 0..<Int.random(in: 1...40, using: &rng) {
+                let n = Int.random(in: 0...400_000, using: &rng)
+                a.skip(n)
+                total += n
+            }
+            let snapshot = a            // a copy carries the pending count
+            b.engine.skipSequential(total)
+            XCTAssertEqual(a.pendingSkip, total)
+            XCTAssertEqual(a.random(), b.random())
+            XCTAssertEqual(a.pendingSkip, 0)
+            var c = snapshot
+            c.settle()
+            XCTAssertEqual(c.pendingSkip, 0)
+            var d = snapshot
+            XCTAssertEqual(c.engine.stateWords, d.engine.stateWords)
+        }
     }
 }

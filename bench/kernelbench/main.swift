@@ -55,3 +55,13 @@ do {
     let t2 = DispatchTime.now().uptimeNanoseconds
     print("{\"kernel\": \"mt19937_jump\", \"first_ms\": \(Double(t1 - t0) / 1e6), \"cached_ms\": \(Double(t2 - t1) / 1e7)}")
 }
+do {  // uncached jumps of distinct lengths
+    var e = MT19937(seed: 3)
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    for k in 0..<20 { e.jump(10_000_000 + 7919 * k) }
+    let t1 = DispatchTime.now().uptimeNanoseconds
+    let polys0 = DispatchTime.now().uptimeNanoseconds
+    for k in 0..<20 { _ = MT19937Jump.windows(UInt64(50_000_000 + 7919 * k)) }
+    let polys1 = DispatchTime.now().uptimeNanoseconds
+    print("{\"kernel\": \"mt19937_jump_uncached\", \"ms\": \(Double(t1 - t0) / 2e7), \"poly_ms\": \(Double(polys1 - polys0) / 2e7)}")
+}
