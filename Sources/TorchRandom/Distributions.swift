@@ -143,10 +143,11 @@ public enum Distributions {
             let m = min(normalTile, full &- i)
             g.engine.fillUnit24(p + i, m)
             var b = 0
-            while b < m {
-                AVX2Math.normalFill16Lanes(p + (i &+ b), mean: mf, std: sf)
-                b &+= 16
+            while b &+ 32 <= m {
+                AVX2Math.normalFill32Lanes(p + (i &+ b), mean: mf, std: sf)
+                b &+= 32
             }
+            if b < m { AVX2Math.normalFill16Lanes(p + (i &+ b), mean: mf, std: sf) }
             i &+= m
         }
     }
