@@ -264,6 +264,7 @@ final class ParallelFillTests: XCTestCase {
     override func tearDown() {
         ParallelFill.workers = 1
         ParallelFill.minElements = 1 << 18
+        ParallelFill.partElements = 1 << 17
     }
 
     func testSplitFillsMatchSerial() {
@@ -298,7 +299,8 @@ final class ParallelFillTests: XCTestCase {
     /// Long parts: the part generators are jumped (past `MT19937.jumpThreshold`), not stepped.
     func testSplitWithJumpedParts() {
         ParallelFill.workers = 2
-        ParallelFill.minElements = 16
+        ParallelFill.minElements = 8192
+        ParallelFill.partElements = 3000
         MT19937.jumpThreshold = 1000
         defer { MT19937.jumpThreshold = 1 << 22 }
         let n = 2 * (MT19937.jumpThreshold + 4099)
