@@ -63,6 +63,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Kernel throughput (bench/kernels.sh): not part of the product.
+        .executableTarget(name: "kernelbench", dependencies: ["TorchRandom", "TorchInit"], path: "bench/kernelbench",
+                          swiftSettings: kernelSettings),
+
         .testTarget(name: "TorchRandomTests", dependencies: ["TorchRandom", "Tensors"]),
         .testTarget(name: "TorchInitTests", dependencies: ["TorchInit", "TorchRandom", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -65,7 +65,7 @@ final class ValueGenerator {
                 reseeds = reseeds.dropFirst()
             }
             guard op.write.isRandom else { continue }
-            if live.contains(i) { snapshots[i] = g }
+            if live.contains(i) { g.settle(); snapshots[i] = g }  // the dead draws since the last one: one jump when long
             let record = timeline.tensors[op.tensor]
             switch op.write {
             case .fill(let fill):

@@ -135,13 +135,15 @@ final class StreamState: @unchecked Sendable {
         reading = true
         lock.unlock()
 
-        var chunk = [UInt8](repeating: 0, count: want)
+        // Not zero-filled first: the source overwrites it (the array keeps only the `filled` bytes it wrote).
+        var chunk: [UInt8] = []
         var filled = 0
         var error: String?
         do {
-            try chunk.withUnsafeMutableBytes { buffer in
+            chunk = try [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
+                defer { count = filled }
                 while filled < want {
-                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + filled, count: want - filled))
                     if n <= 0 { break }
                     filled += Swift.min(n, want - filled)
                     if isCancelled { return }

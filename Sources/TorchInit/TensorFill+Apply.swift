@@ -32,8 +32,12 @@ extension TensorFill {
             guard let p0 = out.baseAddress else { return }
             // erfinv_, mul_(std·√2), add_(mean), clamp_(a, b) on float32, vectorized (ErfinvFloat gives the
             // correctly rounded float erfinv: the same bits as Float(erfinv(Double(x))), see ErfinvFloatTests).
-            ErfinvFloat.truncNormalTransform(p0, count: out.count, scale: Float(std * sqrt(2.0)), mean: Float(mean),
-                                             lo: Float(a), hi: Float(b))
+            // Elementwise, so split across the generation threads like the uniform draws before it.
+            let base = UnsafeSendablePointer(p0)
+            let scale = Float(std * sqrt(2.0)), m = Float(mean), lo = Float(a), hi = Float(b)
+            ParallelFill.forEachRange(out.count) { r in
+                ErfinvFloat.truncNormalTransform(base.pointer + r.lowerBound, count: r.count, scale: scale, mean: m, lo: lo, hi: hi)
+            }
         case .orthogonal(let gain):
             Orthogonal.fill(out, shape: shape, gain: gain, &g)
         }
@@ -81,6 +85,12 @@ extension TensorFill {
             Distributions.advanceNormal(count: count, wide: wide, &g)
         }
     }
+}
+
+/// A buffer handed to the threads of one fill (each touches its own range).
+struct UnsafeSendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }
 
 /// torch.clamp_(min, max) semantics: NaN propagates, else min(max(x, lo), hi).

@@ -87,3 +87,48 @@ extension AVX2Math {
         return (mean.addingProduct(radius * cosF, std), mean.addingProduct(radius * sinF, std))
     }
 }
+
+extension AVX2Math {
+    /// Two consecutive blocks of 16 (`q[0..<32]`) at once: the same lane function on 16 lanes, so the two blocks'
+    /// dependency chains interleave (more instruction-level parallelism than one block at a time). Bit-identical to
+    /// two `normalFill16Lanes` calls.
+    @inline(__always) @usableFromInline
+    static func normalFill32Lanes(_ q: UnsafeMutablePointer<Float>, mean: Float, std: Float) {
+        typealias T16 = (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float)
+        var u1: T16 = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var u2 = u1, outC = u1, outS = u1
+        withUnsafeMutableBytes(of: &u1) {
+            $0.baseAddress!.copyMemory(from: q, byteCount: 32)
+            ($0.baseAddress! + 32).copyMemory(from: q + 16, byteCount: 32)
+        }
+        withUnsafeMutableBytes(of: &u2) {
+            $0.baseAddress!.copyMemory(from: q + 8, byteCount: 32)
+            ($0.baseAddress! + 32).copyMemory(from: q + 24, byteCount: 32)
+        }
+        withUnsafeBytes(of: u1) { a in
+            withUnsafeBytes(of: u2) { b in
+                withUnsafeMutableBytes(of: &outC) { oc in
+                    withUnsafeMutableBytes(of: &outS) { os in
+                        let pa = a.baseAddress!.assumingMemoryBound(to: Float.self)
+                        let pb = b.baseAddress!.assumingMemoryBound(to: Float.self)
+                        let pc = oc.baseAddress!.assumingMemoryBound(to: Float.self)
+                        let ps = os.baseAddress!.assumingMemoryBound(to: Float.self)
+                        for j in 0..<16 {
+                            let (c, s) = lane(pa[j], pb[j], mean, std)
+                            pc[j] = c
+                            ps[j] = s
+                        }
+                    }
+                }
+            }
+        }
+        withUnsafeBytes(of: outC) {
+            UnsafeMutableRawPointer(q).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            UnsafeMutableRawPointer(q + 16).copyMemory(from: $0.baseAddress! + 32, byteCount: 32)
+        }
+        withUnsafeBytes(of: outS) {
+            UnsafeMutableRawPointer(q + 8).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            UnsafeMutableRawPointer(q + 24).copyMemory(from: $0.baseAddress! + 32, byteCount: 32)
+        }
+    }
+}

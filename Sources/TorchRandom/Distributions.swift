@@ -11,7 +11,28 @@ public enum Distributions {
 
     /// `tensor.uniform_(from, to)` on a contiguous float32 tensor: `numel` draws,
     /// `fma(x, f32(to) − f32(from), f32(from))` with x = (r & 0xFFFFFF)·2⁻²⁴; a result equal to `to` becomes `from`.
+    /// Runs on `ParallelFill.workers` threads for large buffers (same bytes, same final state: see `ParallelFill`).
     public static func uniform(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        ParallelFill.split(out, &g, align: 1) { part, pg, _ in uniformSerial(part, from: from, to: to, &pg) }
+    }
+
+    /// `uniform` on the calling thread.
+    public static func uniformSerial(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let f = Float(from), t = Float(to)
+        let d = t - f
+        g.engine.forEachRun(out.count) { src, k, done in
+            let o = p + done
+            for i in 0..<k {  // vectorized by LLVM (temper, convert, vfmadd, compare/blend)
+                let x = Float(Int32(bitPattern: MT19937.temper(src[i]) & 0xFF_FFFF)) * 0x1p-24
+                let v = f.addingProduct(x, d)
+                o[i] = v == t ? f : v
+            }
+        }
+    }
+
+    /// The scalar reference of `uniform` (float32): one draw at a time through `MT19937.generate`.
+    public static func uniformReference(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let f = Float(from), t = Float(to)
         let d = t - f
@@ -74,15 +95,75 @@ public enum Distributions {
 
     /// `tensor.normal_(mean, std)` on a contiguous float32 tensor. numel ≥ 16: the AVX2 `normal_fill` path
     /// (numel + (numel % 16 ≠ 0 ? 16 : 0) draws, spare untouched); numel < 16: double Box–Muller with the spare.
+    /// Large buffers run on `ParallelFill.workers` threads, split on blocks of 16 (same bytes, same final state).
     public static func normal(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        if out.count < 16 { normalSerial(out, mean: mean, std: std, &g); return }
+        // Every part starts on a block of 16 and only the last one holds the numel % 16 tail, so each part is
+        // torch's kernel on it: numel(part) draws (+ 16 for the tail, last part only).
+        ParallelFill.split(out, &g, align: 16) { part, pg, last in
+            if last {
+                normalSerial(part, mean: mean, std: std, &pg)
+            } else {
+                normalBlocks(part, mean: mean, std: std, &pg)
+            }
+        }
+    }
+
+    /// `normal` on the calling thread.
+    public static func normalSerial(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
         guard let p = out.baseAddress, out.count > 0 else { return }
         let n = out.count
         if n < 16 {
             normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
             return
         }
+        normalBlocks(UnsafeMutableBufferPointer(start: p, count: n / 16 * 16), mean: mean, std: std, &g)
+        if n % 16 != 0 {
+            let mf = Float(mean), sf = Float(std)
+            g.engine.skipSequential(n % 16)
+            let q = p + (n - 16)
+            g.engine.fillUnit24(q, 16)
+            AVX2Math.normalFill16Lanes(q, mean: mf, std: sf)
+        }
+    }
+
+    /// The full blocks of 16 of torch's float32 fill (`out.count` a multiple of 16): `out.count` draws.
+    @inline(__always)
+    static func normalBlocks(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
         // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
-        // draw 16 fresh uniforms into the last 16 slots and transform them.
+        // draw 16 fresh uniforms into the last 16 slots and transform them. Here the same draws, in the same order,
+        // go tile by tile (L1-resident) and are transformed right away; the numel % 16 uniforms the tail overwrites
+        // are skipped, not converted.
+        let mf = Float(mean), sf = Float(std)
+        let full = n / 16 * 16
+        var i = 0
+        while i < full {
+            let m = min(normalTile, full &- i)
+            g.engine.fillUnit24(p + i, m)
+            var b = 0
+            while b &+ 32 <= m {
+                AVX2Math.normalFill32Lanes(p + (i &+ b), mean: mf, std: sf)
+                b &+= 32
+            }
+            if b < m { AVX2Math.normalFill16Lanes(p + (i &+ b), mean: mf, std: sf) }
+            i &+= m
+        }
+    }
+
+    /// Elements per tile of the fast float32 normal_ (a multiple of 16; 16 KiB stays in L1).
+    static let normalTile = 4096
+
+    /// The reference of `normal` (float32): torch's order literally (all draws through `MT19937.generate`, then
+    /// the blocks, then the tail).
+    public static func normalReference(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+        guard let p = out.baseAddress, out.count > 0 else { return }
+        let n = out.count
+        if n < 16 {
+            normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
+            return
+        }
         drawUniform24(p, n, &g)
         let mf = Float(mean), sf = Float(std)
         var i = 0

@@ -58,7 +58,7 @@ public struct MT19937: Sendable {
     public mutating func next() -> UInt32 {
         var i = index
         let y: UInt32 = withWords { s in
-            if i >= 624 { MT19937.twist(s); i = 0 }
+            if i >= 624 { MT19937.twist8(s); i = 0 }
             return s[i]
         }
         index = i &+ 1
@@ -72,7 +72,7 @@ public struct MT19937: Sendable {
         var done = 0
         withWords { s in
             while done < count {
-                if i >= 624 { MT19937.twist(s); i = 0 }
+                if i >= 624 { MT19937.twist8(s); i = 0 }
                 let k = min(624 - i, count - done)
                 for t in 0..<k { body(done &+ t, MT19937.temper(s[i &+ t])) }
                 i &+= k
@@ -82,14 +82,22 @@ public struct MT19937: Sendable {
         index = i
     }
 
-    /// Advance `n` outputs without tempering (whole blocks are only twisted).
+    /// Skips longer than this many outputs jump (`jump`: ~1 ms, ~0.25 ms with its polynomial cached; twisting is ~0.25 ns per output) instead of twisting block after block.
+    nonisolated(unsafe) public static var jumpThreshold = 1 << 22
+
+    /// Advance `n` outputs: sequential twists for short skips, `jump` (time independent of `n`) for long ones.
     public mutating func skip(_ n: Int) {
+        if n > MT19937.jumpThreshold { jump(n) } else { skipSequential(n) }
+    }
+
+    /// Advance `n` outputs without tempering (whole blocks are only twisted).
+    public mutating func skipSequential(_ n: Int) {
         precondition(n >= 0, "MT19937.skip: negative count")
         var total = index + n
         if total <= 624 { index = total; return }
         var i = index
         withWords { s in
-            while total > 624 { MT19937.twist(s); total -= 624 }
+            while total > 624 { MT19937.twist8(s); total -= 624 }
             i = total
         }
         index = i

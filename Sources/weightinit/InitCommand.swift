@@ -27,7 +27,14 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Only the state-dict entries matching this glob (fnmatch-style); repeatable. Sets the request's \"include\".")
     var include: [String] = []
 
+    @Option(help: "Threads splitting each large fill (same bytes at any count). [env: WEIGHTINIT_WORKERS] (default: CPU count)")
+    var workers: Int?
+
     func run() throws {
+        let threads = workers ?? ProcessInfo.processInfo.environment["WEIGHTINIT_WORKERS"].flatMap { Int($0) }
+            ?? ProcessInfo.processInfo.activeProcessorCount
+        guard threads >= 1 else { throw ValidationError("--workers must be at least 1") }
+        GenerationThreads.count = threads
         var body = try SpecFile.withInclude(SpecFile.read(spec), include)
         if let format {
             guard CheckpointFormat(rawValue: format) != nil else { throw ValidationError("--format must be safetensors or pytorch") }

@@ -18,7 +18,7 @@ struct Serve: ParsableCommand {
     var port: Int?
     @Option(help: "Probe and metrics port (/healthz, /readyz, /metrics); --ops-port=-1 disables it. [env: WEIGHTINIT_OPS_PORT] (default: 8081)")
     var opsPort: Int?
-    @Option(help: "Threads generating checkpoint data at once; a stream uses one only while producing its next chunk. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
+    @Option(help: "Threads generating checkpoint data at once; a stream uses them only while producing its next chunk, and splits large fills across all of them. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
     @Option(help: "Jobs streaming at once; each holds about 8 MiB of generated data (a whole tensor only for orthogonal fills and Pretrained copies). [env: WEIGHTINIT_MAX_STREAMS] (default: 4 x CPU count)")
     var maxStreams: Int?
@@ -112,6 +112,7 @@ struct Serve: ParsableCommand {
         options.checkpointDownloadTimeout = try value(checkpointDownloadTimeout, "WEIGHTINIT_CHECKPOINT_DOWNLOAD_TIMEOUT", Double.init)
             ?? options.checkpointDownloadTimeout
         guard options.checkpointDownloadTimeout > 0 else { throw ValidationError("the checkpoint download timeout must be positive") }
+        GenerationThreads.count = c.workers  // one request's large fills use all of them
         let backend = EngineBackend(options: options)
         try WeightInitService(config: c, backend: backend).run()
     }

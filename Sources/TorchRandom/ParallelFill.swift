@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// Parallel generation inside one fill: a large buffer is cut into parts of about `partElements`; `workers`
+/// threads take parts in order, as they become free (a thread slowed by other load just takes fewer parts).
+/// Part k starts from the generator state after the draws of parts 0..<k: the thread that takes part k finds
+/// that state published, publishes part k+1's (a copy advanced by part k's draws: sequential twists, or
+/// jump-ahead when long, `MT19937.skip`) and then fills part k with the serial kernel. Draws are
+/// position-determined, so the bytes and the final generator state (the last part's) are the serial kernel's at
+/// any worker count and part size. Kernels that touch the spare (per-element path) never come here.
+public enum ParallelFill {
+    /// Threads one fill may use (`--workers`); 1 = serial. Set once at startup.
+    nonisolated(unsafe) public static var workers = 1
+    /// Below this many elements a fill stays serial (thread hand-off and the skip would not pay).
+    nonisolated(unsafe) public static var minElements = 1 << 18
+    /// Elements per part (rounded to the kernel's alignment); at most `minElements / 2`.
+    nonisolated(unsafe) public static var partElements = 1 << 17
+
+    /// Calls `body(part, generator, isLast)` for consecutive parts of `out` (boundaries multiples of `align`;
+    /// every part but the last draws one number per element); `g` ends as the last part leaves it.
+    static func split<T>(_ out: UnsafeMutableBufferPointer<T>, _ g: inout CPUGenerator, align: Int,
+                         _ body: @escaping (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void) {
+        let n = out.count
+        guard workers > 1, n >= max(minElements, 2 * align), let base = out.baseAddress else { body(out, &g, true); return }
+        let size = max(align, min(partElements, max(minElements / 2, 1)) / align * align)
+        let parts = max(2, n / size)  // the last part takes the remainder
+        let threads = min(workers, parts)
+        let chain = PartChain(parts: parts, first: g)
+        defer { chain.release() }
+        let job = UnsafeSendable(Job(body: body, base: base, count: n, size: size, parts: parts, chain: chain))
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let j = job.value
+            while let k = j.chain.take() {
+                var pg = j.chain.state(k)
+                let lo = k * j.size, hi = k == j.parts - 1 ? j.count : lo + j.size
+                if k + 1 < j.parts {
+                    var next = pg
+                    next.engine.skip(hi - lo)
+                    j.chain.publish(k + 1, next)
+                }
+                j.body(UnsafeMutableBufferPointer(start: j.base + lo, count: hi - lo), &pg, k == j.parts - 1)
+                if k == j.parts - 1 { j.chain.finish(pg) }
+            }
+        }
+        g = chain.result
+    }
+
+    /// Runs `body(range)` over `count` elements cut into `workers` contiguous ranges (elementwise transforms).
+    public static func forEachRange(_ count: Int, _ body: @escaping (Range<Int>) -> Void) {
+        let w = min(workers, count / max(minElements, 1))
+        guard w > 1 else { body(0..<count); return }
+        let f = UnsafeSendable(body)
+        DispatchQueue.concurrentPerform(iterations: w) { k in f.value((count * k / w)..<(count * (k + 1) / w)) }
+    }
+
+    struct Job<T> {
+        let body: (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void
+        let base: UnsafeMutablePointer<T>
+        let count: Int, size: Int, parts: Int
+        let chain: PartChain
+    }
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform` (each part touches only its own memory).
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}
+
+/// The parts' start states, published in order, and the next part to take (one mutex, one condition).
+final class PartChain: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    private let states: UnsafeMutablePointer<CPUGenerator>
+    private var published: Int      // states[0..<published] are set
+    private var next = 0
+    private let parts: Int
+    private(set) var result: CPUGenerator
+
+    init(parts: Int, first: CPUGenerator) {
+        self.parts = parts
+        states = .allocate(capacity: parts)
+        states.initialize(repeating: first, count: parts)
+        published = 1
+        result = first
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+    }
+
+    func release() {
+        states.deinitialize(count: parts)
+        states.deallocate()
+        pthread_cond_destroy(&cond)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// The next part to fill, nil when all are taken.
+    func take() -> Int? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        guard next < parts else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    /// Part k's start state (waits until it is published).
+    func state(_ k: Int) -> CPUGenerator {
+        pthread_mutex_lock(&mutex)
+        while published <= k { pthread_cond_wait(&cond, &mutex) }
+        let s = states[k]
+        pthread_mutex_unlock(&mutex)
+        return s
+    }
+
+    func publish(_ k: Int, _ s: CPUGenerator) {
+        pthread_mutex_lock(&mutex)
+        states[k] = s
+        published = k + 1
+        pthread_cond_broadcast(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func finish(_ s: CPUGenerator) {
+        pthread_mutex_lock(&mutex)
+        result = s
+        pthread_mutex_unlock(&mutex)
+    }
+}
