@@ -117,6 +117,8 @@ class Recorder(TorchDispatchMode):
     # ---- storages and windows -------------------------------------------------------------------------------
 
     def storage(self, t: torch.Tensor) -> _Storage:
+        if isinstance(t, nn.parameter.UninitializedTensorMixin):
+            self.refuse("an uninitialized parameter of a lazy module: its shape is only known after a forward pass")
         key = t.untyped_storage()._cdata
         st = self.storages.get(key)
         if st is None:

@@ -246,9 +246,6 @@ def _assemble(rec: Recorder, m: nn.Module) -> Dict[str, Any]:
     for name, t in state.items():
         if not isinstance(t, torch.Tensor):
             raise UnsupportedModuleError(f"state-dict entry {name} is a {type(t).__name__}, not a tensor")
-        if isinstance(t, nn.parameter.UninitializedTensorMixin):
-            raise UnsupportedModuleError(f"state-dict entry {name} is an uninitialized parameter of a lazy module: its "
-                                         f"shape is only known after a forward pass")
         st = rec.storage(t)
         if not rec.covers(t, st):
             raise UnsupportedModuleError(f"state-dict entry {name} is a view into a larger storage; programs hold "
