@@ -127,6 +127,10 @@ def kernels(bindir, py, repeat, n, workers):
     return {k: med(v) for k, v in ours.items()}, {k: med(v) for k, v in torch.items()}
 
 
+# The tensor each case fetches alone with --include (gpt: the 2048x8192 / 768x3072 MLP projection).
+INCLUDE = {'gpt2-small': 'h.0.mlp.c_proj.weight', 'resnet50': 'layer4.0.conv2.weight', 'gpt-1.3b': 'h.0.mlp.c_proj.weight'}
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == 'fetch':
         sys.exit(fetch(*sys.argv[2:5]))
@@ -194,6 +198,23 @@ def main():
                     verdict['http_vs_cli'] = 'identical' if same else 'DIFFER'
                 print(f"   run {r + 1}: torch {rows['torch'][-1]['time_s']:.2f} s, http {rows['http'][-1]['time_s']:.3f} s, "
                       f"cli {rows['cli'][-1]['time_s']:.3f} s  (load {' '.join(loadavg())})", file=sys.stderr)
+            # include: one tensor of the model, against the full CLI run (same bytes, cost that follows the tensor)
+            one = INCLUDE[c]
+            part = os.path.join(a.tmp, f'{c}.include.safetensors')
+            inc_rows = []
+            for r in range(a.repeat):
+                if not os.path.exists(outs['cli']):
+                    run_measured([binary, 'init', spec, '-o', outs['cli'], '--workers', str(a.workers)])
+                ir = run_measured([binary, 'init', spec, '-o', part, '--include', one, '--workers', str(a.workers)])
+                if ir['rc'] != 0:
+                    raise SystemExit(f'CLI --include failed: {ir.get("stderr")}')
+                inc_rows.append({'time_s': ir['wall_s'], 'cpu_s': ir['cpu_s']})
+            same = subprocess.run([py, '-c', 'import sys; from safetensors.numpy import load_file as l; '
+                                   'a = l(sys.argv[1]); b = l(sys.argv[2]); n = sys.argv[3]; '
+                                   'sys.exit(0 if list(b) == [n] and a[n].tobytes() == b[n].tobytes() else 1)',
+                                   outs['cli'], part, one]).returncode == 0
+            verdict['include'] = 'identical' if same else 'DIFFER'
+            os.remove(part)
             for k in outs:
                 if os.path.exists(outs[k]):
                     os.remove(outs[k])
@@ -210,6 +231,8 @@ def main():
                 'torch_rss_mb': max(x['peak_rss_mb'] for x in rows['torch']),
                 'server_rss_mb': proc_hwm_mb(server.pid),
                 'cli_rss_mb': max(x['peak_rss_mb'] for x in rows['cli']),
+                'include': {'tensor': one, 'time_s': med([x['time_s'] for x in inc_rows]),
+                            'cpu_s': med([x['cpu_s'] for x in inc_rows])},
             }
     finally:
         server.send_signal(signal.SIGTERM)
@@ -240,6 +263,12 @@ def markdown(rep):
         lines.append(f"| {c} | {r['params'] / 1e6:.0f}M | {r['torch_s']:.2f} | {r['http_s']:.3f} | **{r['ratio_http']:.1f}×** | {r['cli_s']:.3f} | "
                      f"{r['ratio_cli']:.1f}× | {r['torch_cpu_s']:.2f} | {r['http_server_cpu_s']:.2f} + {r['http_client_cpu_s']:.2f} | "
                      f"{r['cli_cpu_s']:.2f} | {r['torch_rss_mb']:.0f} | {r['server_rss_mb']:.0f} | {r['cli_rss_mb']:.0f} | {ok} |")
+    lines += ['', '| model | `--include` (one tensor) | CLI full (s) | CLI include (s) | **include / full** | CPU include (s) | bytes |',
+              '|---|---|---:|---:|---:|---:|---|']
+    for c, r in rep['cases'].items():
+        i = r['include']
+        lines.append(f"| {c} | `{i['tensor']}` | {r['cli_s']:.3f} | {i['time_s']:.3f} | **{100 * i['time_s'] / r['cli_s']:.1f}%** | "
+                     f"{i['cpu_s']:.2f} | {r['verdict'].get('include')} (= the full run's tensor) |")
     return '\n'.join(lines)
 
 
