@@ -26,6 +26,8 @@ public final class Plan: @unchecked Sendable {
     public let timeline: Timeline
     public let tensors: [PlannedTensor]
     public let pretrained: [PretrainedResult]
+    /// A traced program's replay cost (`Program.storageBytes`, `Program.workElements`); nil for a spec.
+    public var programCost: (storageBytes: UInt64, workElements: UInt64)?
 
     init(request: InitRequest, root: Module, timeline: Timeline, tensors: [PlannedTensor], pretrained: [PretrainedResult]) {
         self.request = request
@@ -43,6 +45,7 @@ public final class Plan: @unchecked Sendable {
         let entries: [StateDictEntry]
         let info: [Int: String]
         var pretrained: [PretrainedResult] = []
+        var cost: (storageBytes: UInt64, workElements: UInt64)?
         do {
             switch request.source {
             case .model(let spec):
@@ -55,7 +58,9 @@ public final class Plan: @unchecked Sendable {
                 pretrained = result.pretrained
             case .program(let value):
                 let at = JSONPointer(["program"])
-                let compiled = try Program(value, at: at).compile(at: at)
+                let program = try Program(value, at: at)
+                cost = (program.storageBytes, program.workElements)
+                let compiled = program.compile(at: at)
                 (timeline, root, entries, info) = (compiled.timeline, compiled.root, compiled.entries, compiled.info)
             }
         } catch {
@@ -89,7 +94,9 @@ public final class Plan: @unchecked Sendable {
             let kept = try include.select(planned.map(\.record.name), at: JSONPointer(["include"]))
             planned = kept.map { planned[$0] }
         }
-        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained)
+        let plan = Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained)
+        plan.programCost = cost
+        return plan
     }
 
     public var entries: [CheckpointEntry] {
