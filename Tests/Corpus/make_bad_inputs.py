@@ -214,6 +214,8 @@ for i, cfg in enumerate([
         {"type": "Xavier", "distribution": "cauchy", "layer": "Linear"},
         {"type": "Constant", "layer": "Linear"}, {"type": "Normal", "layer": 3}, {"type": "Normal", "layer": ["Linear", 3]},
         {"type": "Normal", "layer": {"x": 1}}, {"type": "Normal", "bias_prob": "p", "layer": "Linear"},
+        # bias_prob 1.5 is not bad input: MMEngine 0.10.7 computes -np.log(-1/3) = NaN (numpy warns, nothing raises)
+        # and fills NaN biases, as the service does (200, left out); 0.0 raises ZeroDivisionError and 1 TypeError.
         {"type": "Normal", "bias_prob": 1.5, "layer": "Linear"},
         {"type": "Normal", "override": {"type": "Xavier"}}, {"type": "Normal", "override": {"name": "nope", "type": "Xavier"}},
         {"type": "Normal", "override": {"name": "fc", "std": 0.1}}, {"type": "Normal", "override": "fc"},
@@ -222,6 +224,7 @@ for i, cfg in enumerate([
         {"type": "Normal", "override": {"name": "fc", "type": "Glorot"}},
         {"type": "Normal", "layer": "Linear", "unknown_arg": 1},
         {"type": "Pretrained"}, {"type": "Pretrained", "checkpoint": 3}, {"type": "Pretrained", "checkpoint": None},
+        {"type": "Normal", "bias_prob": 0.0, "layer": "Linear"}, {"type": "Normal", "bias_prob": 1, "layer": "Linear"},
         ]):
     add(f"initcfg-{i:02d}", net(FC, init_cfg=cfg))
 for i, steps in enumerate([
