@@ -15,11 +15,15 @@ let package = Package(
         .target(name: "TorchRandom", dependencies: ["Tensors"], swiftSettings: kernel),
         .target(name: "TorchInit", dependencies: ["Tensors", "TorchRandom"], swiftSettings: kernel),
         .target(name: "Model", dependencies: ["JSON", "Tensors", "TorchInit"]),
+        .target(name: "Program", dependencies: ["JSON", "Tensors", "TorchInit", "Model"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "JSON"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MMEngine", dependencies: ["JSON", "Tensors", "TorchInit", "Model", "Checkpoints"]),
-        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "MMEngine", "Checkpoints"]),
+        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "Program", "MMEngine", "Checkpoints"]),
         // The request body: JSON parse (depth-bounded, as the service does), then the whole spec → plan path.
         .executableTarget(name: "FuzzJSONSpec", dependencies: ["JSON", "Engine"], path: "Harness/FuzzJSONSpec",
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        // Traced programs: JSON → program parse and validation → compile → plan → (small jobs) the replayed stream.
+        .executableTarget(name: "FuzzProgram", dependencies: ["JSON", "Engine"], path: "Harness/FuzzProgram",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Checkpoint files: format detection, safetensors header, zip directory, torch pickle, legacy pickle.
         .executableTarget(name: "FuzzCheckpoint", dependencies: ["Checkpoints"], path: "Harness/FuzzCheckpoint",

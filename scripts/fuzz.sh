@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer (+ AddressSanitizer) on the parsers of untrusted bytes, each for a set time:
 #   FuzzJSONSpec   request body: JSON parse (depth 128) + the spec → plan path
+#   FuzzProgram    traced programs: JSON → program parse, validation, compile, plan → the replayed stream (small jobs)
 #   FuzzCheckpoint checkpoint files: safetensors header, zip directory, torch and legacy pickles, tensor reads
 #   FuzzPickle     the pickle machine alone (input = data.pkl of a valid stored torch zip)
 #
@@ -16,7 +17,7 @@ root="$(pwd)"
 bin="$root/.build-fuzz/debug"
 (cd Fuzz && swift build --scratch-path "$root/.build-fuzz" -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|Compiling|Build complete" | tail -n 3) \
   || exit 1
-targets_all=(FuzzJSONSpec FuzzCheckpoint FuzzPickle)
+targets_all=(FuzzJSONSpec FuzzProgram FuzzCheckpoint FuzzPickle)
 
 if [ "${1:-}" = "--regressions" ]; then
   failed=0

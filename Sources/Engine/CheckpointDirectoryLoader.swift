@@ -67,6 +67,9 @@ enum PretrainedFile {
         do {
             checkpoint = try CheckpointReader.load(path: path)
         } catch {
+            // The reader names the file by its server path (the checkpoint folder's mount point, a download's
+            // temporary file): answers name it as the request did.
+            let error = error.naming(path, as: label)
             if error.kind == .notAStateDict {
                 throw PretrainedLoadError("RuntimeError: No state_dict found in checkpoint file \(label) (\(error.message))")
             }
@@ -86,14 +89,23 @@ struct StoredTensorSource: TensorSource {
     let label: String
 
     func read(into out: UnsafeMutableBufferPointer<Float>) throws {
-        let values = try checkpoint.readFloat32(tensor)
+        let values: [Float]
+        do { values = try checkpoint.readFloat32(tensor) } catch { throw error.naming(checkpoint.path, as: label) }
         precondition(values.count == out.count, "checkpoint tensor size changed")
         _ = out.initialize(from: values)
     }
 
     func read(into out: UnsafeMutableBufferPointer<Double>) throws {
-        let values = try checkpoint.readFloat64(tensor)
+        let values: [Double]
+        do { values = try checkpoint.readFloat64(tensor) } catch { throw error.naming(checkpoint.path, as: label) }
         precondition(values.count == out.count, "checkpoint tensor size changed")
         _ = out.initialize(from: values)
+    }
+}
+
+extension CheckpointReadError {
+    /// The same error with every mention of the server's `path` for the file replaced by `label`.
+    func naming(_ path: String, as label: String) -> CheckpointReadError {
+        path.isEmpty ? self : CheckpointReadError(kind, message.replacingOccurrences(of: path, with: label))
     }
 }

@@ -6,6 +6,10 @@ import Model
 /// The engine's entry points: validate and plan a request, then stream its checkpoint.
 public enum Engine {
     public static var version: String { InitReport.version }
+    /// A program's storages (temporaries included, as the replay holds them) may take this many times the job
+    /// limit in bytes; its ops may write this many elements per byte of the job limit.
+    public static let programStorageFactor: UInt64 = 4
+    public static let programWorkFactor: UInt64 = 16
 
     /// Parses and plans a request body. Nothing is generated.
     public static func prepare(_ body: JSONValue, options: EngineOptions = EngineOptions(),
@@ -18,6 +22,20 @@ public enum Engine {
                                         downloadTimeout: options.checkpointDownloadTimeout)
             : nil
         let plan = try Plan.make(request, pretrained: loader)
+        if let cost = plan.programCost {
+            // A program's temporaries and dead draws are not in the checkpoint: bound them by the job limit too
+            // (docs/programs.md, "Limits"), before anything is allocated or drawn.
+            let (maxStorage, o1) = options.maxJobBytes.multipliedReportingOverflow(by: Engine.programStorageFactor)
+            if !o1 && cost.storageBytes > maxStorage {
+                throw SpecError(.limit, at: JSONPointer(["program", "storages"]),
+                                "the program's storages hold \(cost.storageBytes) bytes while it is replayed, over this server's limit of \(maxStorage) bytes (\(Engine.programStorageFactor) x the job limit)")
+            }
+            let (maxWork, o2) = options.maxJobBytes.multipliedReportingOverflow(by: Engine.programWorkFactor)
+            if !o2 && cost.workElements > maxWork {
+                throw SpecError(.limit, at: JSONPointer(["program", "ops"]),
+                                "the program's ops write \(cost.workElements) elements, over this server's limit of \(maxWork) (\(Engine.programWorkFactor) x the job limit in bytes)")
+            }
+        }
         let job = PreparedJob(plan: plan)
         if job.contentLength > options.maxJobBytes {
             throw SpecError(.limit, at: JSONPointer([request.source.key]),

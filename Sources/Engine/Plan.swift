@@ -34,6 +34,8 @@ public final class Plan: @unchecked Sendable {
     public let pretrained: [PretrainedResult]
     /// `"rng": "counter"`: the Philox streams (nil in torch mode).
     let counterStreams: CounterStreams?
+    /// A traced program's replay cost (`Program.storageBytes`, `Program.workElements`); nil for a spec.
+    public var programCost: (storageBytes: UInt64, workElements: UInt64)?
 
     init(request: InitRequest, root: Module, timeline: Timeline, tensors: [PlannedTensor], pretrained: [PretrainedResult],
          counterStreams: CounterStreams? = nil) {
@@ -53,6 +55,7 @@ public final class Plan: @unchecked Sendable {
         let entries: [StateDictEntry]
         let info: [Int: String]
         var pretrained: [PretrainedResult] = []
+        var cost: (storageBytes: UInt64, workElements: UInt64)?
         do {
             switch request.source {
             case .model(let spec):
@@ -65,7 +68,9 @@ public final class Plan: @unchecked Sendable {
                 pretrained = result.pretrained
             case .program(let value):
                 let at = JSONPointer(["program"])
-                let compiled = try Program(value, at: at).compile(at: at)
+                let program = try Program(value, at: at)
+                cost = (program.storageBytes, program.workElements)
+                let compiled = program.compile(at: at)
                 (timeline, root, entries, info) = (compiled.timeline, compiled.root, compiled.entries, compiled.info)
                 if let cfg = request.initCfg {
                     // After the traced ops: `initialize(m.get_submodule(path), cfg)` per path. It logs no
@@ -107,8 +112,10 @@ public final class Plan: @unchecked Sendable {
             planned = kept.map { planned[$0] }
         }
         let streams = request.rng == .counter ? CounterStreams(timeline: timeline, seed: request.seed, entries: entries) : nil
-        return Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained,
-                    counterStreams: streams)
+        let plan = Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained,
+                        counterStreams: streams)
+        plan.programCost = cost
+        return plan
     }
 
     public var entries: [CheckpointEntry] {

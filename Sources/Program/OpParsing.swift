@@ -32,6 +32,8 @@ struct OpParser {
     let sites: Int
     let limits: ProgramLimits
     var written: [Bool]
+    /// The longest chain of copies the storage's current values come through (0: none).
+    var copyDepth: [Int]
     var literalBytes = 0
 
     init(storages: [Program.Storage], sites: Int, limits: ProgramLimits) {
@@ -39,6 +41,7 @@ struct OpParser {
         self.sites = sites
         self.limits = limits
         written = [Bool](repeating: false, count: storages.count)
+        copyDepth = [Int](repeating: 0, count: storages.count)
     }
 
     mutating func parse(_ value: JSONValue, at: JSONPointer) throws(ModelError) -> ProgramOp {
@@ -53,7 +56,18 @@ struct OpParser {
         if site != nil && sites == 0 { throw .invalid(at / "site", "the program has no sites") }
         let module = try f.string("module")
         let kind = try parseKind(name, f)
-        if let out = kind.out { written[out.storage] = true }
+        if let out = kind.out {
+            written[out.storage] = true
+            let whole = out.window.coversWhole(storages[out.storage].numel)
+            if case .copy(_, let src) = kind {
+                let depth = copyDepth[src.storage] + 1
+                copyDepth[out.storage] = whole && src.storage != out.storage ? depth : max(copyDepth[out.storage], depth)
+            } else if whole, case .scalar = kind {
+                // reads the values it replaces: the chain is unchanged
+            } else if whole {
+                copyDepth[out.storage] = 0
+            }
+        }
         let arguments = JSONObject(f.object.entries.filter { !["op", "site", "module"].contains($0.key) })
         return ProgramOp(name: name, kind: kind, arguments: arguments, site: site.map(Int.init), module: module)
     }
@@ -113,6 +127,9 @@ struct OpParser {
             let src = try window(f, "src")
             if !written[src.storage] {
                 throw .invalid(at / "src", "copy_ from storage \(src.storage), which no earlier op wrote (its values would be uninitialized memory)")
+            }
+            if copyDepth[src.storage] >= limits.maxCopyDepth {
+                throw .invalid(at / "src", "storage \(src.storage)'s values come through a chain of \(copyDepth[src.storage]) copies; the limit is \(limits.maxCopyDepth)")
             }
             let (s, o) = (src.window.shape, w.window.shape)
             let k = o.count - s.count
@@ -175,7 +192,7 @@ struct OpParser {
 
 extension ProgramOp.Kind {
     /// The window an op writes.
-    var out: WindowRef? {
+    public var out: WindowRef? {
         switch self {
         case .fill(_, let w), .truncNormal(_, _, _, _, let w), .literal(_, let w), .scalar(_, let w): w
         case .copy(let w, _): w

@@ -36,6 +36,25 @@ public struct Program: Sendable {
     public var modules: [ModuleInfo]
     public var sites: [String]
     public var ops: [ProgramOp]
+
+    /// What replaying the program can cost beyond its checkpoint, for the service's limits: the bytes of every
+    /// storage as the replay holds it (float32 for float32/16-bit storages, double for the others; temporaries too)
+    /// and the elements all ops write (the draws of dead fills included). Saturating.
+    public var storageBytes: UInt64 {
+        storages.reduce(UInt64(0)) { sum, s in
+            let (b, o1) = UInt64(s.numel).multipliedReportingOverflow(by: s.dtype.isFloatingPoint && s.dtype != .float64 ? 4 : 8)
+            let (t, o2) = sum.addingReportingOverflow(b)
+            return o1 || o2 ? .max : t
+        }
+    }
+
+    public var workElements: UInt64 {
+        ops.reduce(UInt64(0)) { sum, op in
+            guard let w = op.kind.out else { return sum }
+            let (t, o) = sum.addingReportingOverflow(UInt64(w.window.count))
+            return o ? .max : t
+        }
+    }
 }
 
 /// A window onto one storage.

@@ -7,6 +7,9 @@ public struct ProgramLimits: Sendable {
     public var maxDimensions = 64
     public var maxStorageElements = 1 << 48
     public var maxLiteralBytes = 256 << 20
+    /// Copies of copies (`b.copy_(a)`, `c.copy_(b)`, ...): the replay evaluates a copy's source first, so the chain's
+    /// length is bounded (a traced model's chains are a few long: a temporary, `.to(dtype)`, `clone()`).
+    public var maxCopyDepth = 128
 
     public init() {}
 }

@@ -214,6 +214,8 @@ for i, cfg in enumerate([
         {"type": "Xavier", "distribution": "cauchy", "layer": "Linear"},
         {"type": "Constant", "layer": "Linear"}, {"type": "Normal", "layer": 3}, {"type": "Normal", "layer": ["Linear", 3]},
         {"type": "Normal", "layer": {"x": 1}}, {"type": "Normal", "bias_prob": "p", "layer": "Linear"},
+        # bias_prob 1.5 is not bad input: MMEngine 0.10.7 computes -np.log(-1/3) = NaN (numpy warns, nothing raises)
+        # and fills NaN biases, as the service does (200, left out); 0.0 raises ZeroDivisionError and 1 TypeError.
         {"type": "Normal", "bias_prob": 1.5, "layer": "Linear"},
         {"type": "Normal", "override": {"type": "Xavier"}}, {"type": "Normal", "override": {"name": "nope", "type": "Xavier"}},
         {"type": "Normal", "override": {"name": "fc", "std": 0.1}}, {"type": "Normal", "override": "fc"},
@@ -222,6 +224,7 @@ for i, cfg in enumerate([
         {"type": "Normal", "override": {"name": "fc", "type": "Glorot"}},
         {"type": "Normal", "layer": "Linear", "unknown_arg": 1},
         {"type": "Pretrained"}, {"type": "Pretrained", "checkpoint": 3}, {"type": "Pretrained", "checkpoint": None},
+        {"type": "Normal", "bias_prob": 0.0, "layer": "Linear"}, {"type": "Normal", "bias_prob": 1, "layer": "Linear"},
         ]):
     add(f"initcfg-{i:02d}", net(FC, init_cfg=cfg))
 for i, steps in enumerate([
@@ -253,6 +256,218 @@ for i, path in enumerate([
     add(f"pretrained-path-{i:02d}", pretrained(path))
 add("pretrained-prefix-wrong-type", pretrained("ok.pth", prefix=3))
 add("pretrained-map-location-wrong", pretrained("ok.pth", map_location=["cpu"]))
+
+# ---- hostile programs ({"program": ...}, docs/programs.md) -----------------------------------------------
+def prog(ops, storages=None, state_dict=None, **extra):
+    p = {"version": 1, "model": "M",
+         "storages": [{"numel": 12, "dtype": "float32"}, {"numel": 4, "dtype": "float32"}] if storages is None else storages,
+         "state_dict": [{"name": "w", "storage": 0, "shape": [3, 4]}] if state_dict is None else state_dict,
+         "sites": ["a.py:1 in f"], "ops": ops}
+    p.update(extra)
+    return {"seed": 0, "program": p}
+
+
+def win(storage=0, **w):
+    return dict({"storage": storage}, **w)
+
+
+FILL1 = {"op": "fill_", "out": 1, "value": 1}  # writes storage 1, so copies from it are legal
+I64MAX = (1 << 63) - 1
+# Windows outside their storage (as `out` of fill_, and as `src` of copy_ after storage 1 was written).
+WINDOWS = {
+    "offset-at-end": win(offset=12, shape=[1], stride=[1]),
+    "offset-past-end": win(offset=13, shape=[1], stride=[1]),
+    "offset-negative": win(offset=-1, shape=[2], stride=[1]),
+    "offset-int64-max": win(offset=I64MAX, shape=[1], stride=[1]),
+    "offset-2pow48": win(offset=1 << 48, shape=[1], stride=[1]),
+    "offset-float": win(offset=1.5, shape=[1], stride=[1]),
+    "offset-string": win(offset="0", shape=[1], stride=[1]),
+    "reach-one-past": win(offset=1, shape=[3, 4], stride=[4, 1]),
+    "shape-too-big": win(shape=[13], stride=[1]),
+    "shape-negative": win(shape=[-2], stride=[1]),
+    "shape-huge-zero-stride": win(shape=[1 << 62, 4], stride=[0, 0]),
+    "shape-overflow-product": win(shape=[1 << 40, 1 << 40], stride=[0, 0]),
+    "shape-65-dims": win(shape=[1] * 65, stride=[1] * 65),
+    "shape-not-array": win(shape=3, stride=[1]),
+    "shape-strings": win(shape=["3"], stride=[1]),
+    "shape-missing": win(stride=[1]),
+    "stride-negative": win(shape=[2], stride=[-1]),
+    "stride-int64-max": win(shape=[2], stride=[I64MAX]),
+    "stride-overflow-sum": win(offset=1, shape=[2, 2], stride=[(1 << 62), (1 << 62)]),
+    "stride-too-long-reach": win(shape=[2, 2], stride=[11, 1]),
+    "stride-count-mismatch": win(shape=[2, 2], stride=[1]),
+    "stride-missing": win(shape=[2]),
+    "stride-float": win(shape=[2], stride=[0.5]),
+    "storage-out-of-range": win(storage=2, shape=[1], stride=[1]),
+    "storage-negative": win(storage=-1, shape=[1], stride=[1]),
+    "storage-int64-max": win(storage=I64MAX, shape=[1], stride=[1]),
+    "storage-string": win(storage="0", shape=[1], stride=[1]),
+    "storage-missing": {"shape": [1], "stride": [1]},
+    "unknown-key": win(shape=[1], stride=[1], dtype="float32"),
+    "index-out-of-range": 7,
+    "index-negative": -1,
+    "index-float": 0.0,
+    "index-string": "0",
+    "array": [0],
+    "bool": True,
+}
+for name, w in WINDOWS.items():
+    add(f"program-out-{name}", prog([{"op": "fill_", "out": w, "value": 0}]))
+    add(f"program-src-{name}", prog([FILL1, {"op": "copy_", "out": 0, "src": w}]))
+add("program-out-zero-stride-write", prog([{"op": "fill_", "out": win(shape=[3], stride=[0]), "value": 0}]))
+add("program-out-noncontiguous-random", prog([{"op": "normal_", "out": win(shape=[4, 3], stride=[1, 4])}]))
+
+# copy_: from storages not yet written, out of range, from itself before any write, cycles, shapes that do not broadcast.
+add("program-copy-unwritten", prog([{"op": "copy_", "out": 0, "src": 1}]))
+add("program-copy-self-unwritten", prog([{"op": "copy_", "out": 0, "src": 0}]))
+add("program-copy-cycle-unwritten", prog([{"op": "copy_", "out": 0, "src": 1}, {"op": "copy_", "out": 1, "src": 0}]))
+add("program-copy-out-of-range", prog([FILL1, {"op": "copy_", "out": 0, "src": 5}]))
+add("program-copy-out-out-of-range", prog([FILL1, {"op": "copy_", "out": 9, "src": 1}]))
+add("program-copy-not-broadcast", prog([FILL1, {"op": "copy_", "out": win(shape=[3, 4], stride=[4, 1]), "src": win(1, shape=[3], stride=[1])}]))
+add("program-copy-more-dims", prog([FILL1, {"op": "copy_", "out": win(shape=[4], stride=[1]), "src": win(1, shape=[1, 4], stride=[4, 1])}]))
+add("program-copy-missing-src", prog([FILL1, {"op": "copy_", "out": 0}]))
+add("program-copy-missing-out", prog([FILL1, {"op": "copy_", "src": 1}]))
+# Cycles of copies between written storages, long enough to matter (/initialize evaluates them).
+CYC = [{"numel": 4, "dtype": "float32"}, {"numel": 4, "dtype": "float32"}]
+CYC_SD = [{"name": "a", "storage": 0, "shape": [4]}]
+chain = [{"op": "normal_", "out": 0}, {"op": "normal_", "out": 1}]
+for i in range(4000):
+    chain.append({"op": "copy_", "out": i % 2, "src": 1 - i % 2})
+add("program-copy-cycle-4000", prog(chain + [{"op": "bogus_"}], storages=CYC, state_dict=CYC_SD))
+self_chain = [{"op": "normal_", "out": 0}]
+for i in range(1500):
+    self_chain.append({"op": "copy_", "out": win(offset=i % 2, shape=[1], stride=[1]), "src": win(offset=1 - i % 2, shape=[1], stride=[1])})
+add("program-copy-self-chain-1500", prog(self_chain, storages=CYC, state_dict=CYC_SD), path="/initialize")
+add("program-copy-cycle-6000", prog(chain[:2] + [{"op": "copy_", "out": i % 2, "src": 1 - i % 2} for i in range(6000)],
+                                    storages=CYC, state_dict=CYC_SD), path="/initialize")
+
+# Op counts: a million ops (over the 256 KiB body limit: 413), the op-count limit, many ops within the body limit.
+add("program-ops-1000001-over-body-limit", b'{"seed": 0, "program": {"version": 1, "model": "M", "storages": [], "state_dict": [], "ops": ['
+    + b",".join([b"0"] * 1000001) + b"]}}")
+add("program-ops-9000-last-bad", prog([{"op": "manual_seed", "seed": i} for i in range(9000)] + [{"op": "manual_seed", "seed": "x"}]))
+add("program-ops-not-objects", prog([0] * 50000))
+add("program-ops-7000-uniform-2pow28", prog([{"op": "uniform_", "out": 1} for _ in range(7000)],
+                                            storages=[{"numel": 4, "dtype": "float32"}, {"numel": 1 << 28, "dtype": "float32"}],
+                                            state_dict=[{"name": "w", "storage": 0, "shape": [4]}]), path="/initialize")
+add("program-ops-not-array", prog({"op": "fill_"}))
+add("program-sites-not-strings", prog([], sites=[1, 2]))
+
+# Unknown ops and keys; every op without its required arguments; wrong types for every argument of every op.
+for i, op in enumerate(["bernoulli_", "Uniform_", "uniform", "orthogonal_", "", "exec", None, 3, ["fill_"]]):
+    add(f"program-op-unknown-{i}", prog([{"op": op, "out": 0}]))
+add("program-op-missing-name", prog([{"out": 0, "value": 1}]))
+add("program-op-unknown-key", prog([{"op": "fill_", "out": 0, "value": 0, "generator": 1}]))
+add("program-op-misspelled-key", prog([{"op": "uniform_", "out": 0, "form": 0}]))
+add("program-op-site-out-of-range", prog([{"op": "fill_", "out": 0, "value": 0, "site": 3}]))
+add("program-op-site-string", prog([{"op": "fill_", "out": 0, "value": 0, "site": "a.py:1"}]))
+add("program-op-module-number", prog([{"op": "fill_", "out": 0, "value": 0, "module": 3}]))
+OPS = {  # op: (valid arguments, {argument: kind})
+    "manual_seed": ({"seed": 1}, {"seed": "int"}),
+    "uniform_": ({"out": 0, "from": -1, "to": 1}, {"from": "num", "to": "num"}),
+    "normal_": ({"out": 0, "mean": 0, "std": 1}, {"mean": "num", "std": "num"}),
+    "trunc_normal_": ({"out": 0, "mean": 0, "std": 1, "a": -2, "b": 2}, {"mean": "num", "std": "num", "a": "num", "b": "num"}),
+    "fill_": ({"out": 0, "value": 1}, {"value": "num"}),
+    "literal": ({"out": 1, "data": "AAAAAAAAAAAAAAAAAAAAAA=="}, {"data": "str"}),
+    "copy_": ({"out": 0, "src": 1}, {}),
+    "mul_": ({"out": 0, "other": 2}, {"other": "num"}),
+    "div_": ({"out": 0, "other": 2}, {"other": "num"}),
+    "add_": ({"out": 0, "other": 2, "alpha": 1}, {"other": "num", "alpha": "num"}),
+    "sub_": ({"out": 0, "other": 2, "alpha": 1}, {"other": "num", "alpha": "num"}),
+    "clamp_": ({"out": 0, "min": 0, "max": 1}, {"min": "num", "max": "num"}),
+    "erfinv_": ({"out": 0}, {}),
+    "init_info_reset": ({"storages": [0], "info": "x"}, {"storages": "ids", "info": "str"}),
+    "init_info_update": ({"storages": [0], "info": "x"}, {"storages": "ids", "info": "str"}),
+}
+PWRONG = {"int": ["1", 1.5, True, [1], {}, 1 << 64], "num": ["1", "NaN", "infinity", True, [1], {}],
+          "str": [1, True, [], {}], "ids": [0, "0", [1.5], [-1], [99], [[0]]]}
+for op, (valid, kinds) in OPS.items():
+    for arg in [a for a in valid if a not in ("seed", "storages", "info", "from", "to", "mean", "std", "a", "b",
+                                              "value", "data", "other", "alpha", "min", "max")]:
+        add(f"program-{op}-missing-{arg}", prog([FILL1, dict({k: v for k, v in valid.items() if k != arg}, op=op)]))
+    for arg, kind in kinds.items():
+        for j, value in enumerate(PWRONG[kind]):
+            if kind == "int" and value == 1 << 64:
+                body = json.dumps(prog([FILL1, dict(valid, op=op, **{arg: "BIG"})])).replace('"BIG"', str(1 << 64))
+                add(f"program-{op}-{arg}-wrong-{j}", body)
+                continue
+            add(f"program-{op}-{arg}-wrong-{j}", prog([FILL1, dict(valid, op=op, **{arg: value})]))
+for op in ["uniform_", "mul_", "erfinv_"]:
+    add(f"program-{op}-int64-out", prog([dict(OPS[op][0], op=op, out=1)], storages=[{"numel": 12, "dtype": "float32"}, {"numel": 4, "dtype": "int64"}]))
+add("program-required-value-missing", prog([{"op": "fill_", "out": 0}]))
+add("program-required-seed-missing", prog([{"op": "manual_seed"}]))
+add("program-clamp-no-bounds", prog([FILL1, {"op": "clamp_", "out": 0}]))
+add("program-uniform-reversed", prog([{"op": "uniform_", "out": 0, "from": 1, "to": 0}]))
+add("program-normal-negative-std", prog([{"op": "normal_", "out": 0, "std": -1}]))
+add("program-trunc-normal-narrow", prog([{"op": "trunc_normal_", "out": 0, "mean": 0, "std": 1, "a": 1, "b": 1.5}]))
+add("program-erfinv-float64", prog([{"op": "erfinv_", "out": 0}], storages=[{"numel": 12, "dtype": "float64"}]))
+add("program-add-alpha-float16", prog([{"op": "fill_", "out": 0, "value": 0}, {"op": "add_", "out": 0, "other": 0.1, "alpha": 0.3}],
+                                      storages=[{"numel": 12, "dtype": "float16"}]))
+
+# Literals: data length mismatches, bad base64, too much data, int64 beyond 2^53.
+for i, data in enumerate(["", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAA=", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "!!!!", "AAAA====", "AA=A",
+                          "QUFB\nQUFB", "ÿÿÿÿ", "A" * 100001]):
+    add(f"program-literal-data-{i}", prog([{"op": "literal", "out": 1, "data": data}]))
+add("program-literal-int64-beyond-2pow53", prog([{"op": "literal", "out": 1, "data": "AAAAAAAAQAA="}],
+                                                 storages=[{"numel": 12, "dtype": "float32"}, {"numel": 1, "dtype": "int64"}]))
+add("program-literal-window-mismatch", prog([{"op": "literal", "out": win(shape=[2], stride=[1]), "data": "AAAAAAAAAAAAAAAA"}]))
+
+# Storages: huge numel, unknown dtypes, wrong types; the header.
+for i, numel in enumerate([-1, (1 << 48) + 1, I64MAX, 1 << 64, 1.5, "12", None]):
+    body = json.dumps(prog([], storages=[{"numel": "BIG" if numel == 1 << 64 else numel, "dtype": "float32"}], state_dict=[]))
+    add(f"program-storage-numel-{i}", body.replace('"BIG"', str(1 << 64)))
+# Temporaries no state_dict entry reads: their draws still advance the generator, their values may be evaluated.
+TMP_OUT = [{"numel": 4, "dtype": "float32"}]
+TMP_SD = [{"name": "w", "storage": 0, "shape": [4]}]
+add("program-temporary-2pow48-dead-draw", prog([{"op": "uniform_", "out": 1}, {"op": "normal_", "out": 0}],
+                                               storages=TMP_OUT + [{"numel": 1 << 48, "dtype": "float32"}], state_dict=TMP_SD), path="/initialize")
+add("program-temporary-2pow40-windowed", prog([{"op": "normal_", "out": win(1, offset=1, shape=[16], stride=[1])},
+                                               {"op": "copy_", "out": 0, "src": win(1, offset=1, shape=[4], stride=[1])}],
+                                              storages=TMP_OUT + [{"numel": 1 << 40, "dtype": "float32"}], state_dict=TMP_SD), path="/initialize")
+add("program-temporary-2pow36-copied", prog([{"op": "fill_", "out": 1, "value": 1},
+                                             {"op": "copy_", "out": 0, "src": win(1, shape=[4], stride=[1])}],
+                                            storages=TMP_OUT + [{"numel": 1 << 36, "dtype": "float64"}], state_dict=TMP_SD), path="/initialize")
+add("program-storage-huge-entry", prog([{"op": "uniform_", "out": 0}], storages=[{"numel": 1 << 40, "dtype": "float32"}],
+                                       state_dict=[{"name": "w", "storage": 0, "shape": [1 << 20, 1 << 20]}]))
+for i, dt in enumerate(["float", "complex64", "uint8", "float8_e4m3fn", "", 1, None]):
+    add(f"program-storage-dtype-{i}", prog([], storages=[{"numel": 1, "dtype": dt}], state_dict=[]))
+add("program-storage-unknown-key", prog([], storages=[{"numel": 1, "dtype": "float32", "device": "meta"}], state_dict=[]))
+add("program-storage-not-object", prog([], storages=[12], state_dict=[]))
+add("program-storages-missing", {"seed": 0, "program": {"version": 1, "model": "M", "state_dict": [], "ops": []}})
+for i, v in enumerate([2, 0, "1", None, 1.0]):
+    add(f"program-version-{i}", prog([], version=v))
+add("program-model-number", prog([], model=3))
+add("program-unknown-key", prog([], tensors=[]))
+for i, p in enumerate([None, "program", [], 3, {}]):
+    add(f"program-not-object-{i}", {"seed": 0, "program": p})
+
+# state_dict entries: shape mismatches, bad storages, duplicate names, kinds; modules.
+for i, e in enumerate([{"name": "w", "storage": 0, "shape": [3, 5]}, {"name": "w", "storage": 0, "shape": [12, 1, 2]},
+                       {"name": "w", "storage": 0, "shape": []}, {"name": "w", "storage": 0, "shape": [-3, -4]},
+                       {"name": "w", "storage": 0, "shape": [1 << 31, 1 << 31, 1 << 31]},
+                       {"name": "w", "storage": 0, "shape": [0]}, {"name": "w", "storage": 0, "shape": "12"},
+                       {"name": "w", "storage": 0, "shape": [1] * 65}]):
+    add(f"program-entry-shape-{i}", prog([], state_dict=[e]))
+for i, e in enumerate([{"name": "w", "storage": 5, "shape": [12]}, {"name": "w", "storage": -1, "shape": [12]},
+                       {"name": "w", "storage": "0", "shape": [12]}, {"name": 3, "storage": 0, "shape": [12]},
+                       {"name": "w", "shape": [12]}, {"name": "w", "storage": 0, "shape": [12], "kind": "grad"},
+                       {"name": "w", "storage": 0, "shape": [12], "requires_grad": True}, "w"]):
+    add(f"program-entry-bad-{i}", prog([], state_dict=[e]))
+add("program-entry-duplicate-name", prog([], state_dict=[{"name": "w", "storage": 0, "shape": [12]}, {"name": "w", "storage": 1, "shape": [4]}]))
+add("program-entry-duplicate-name-tied", prog([], state_dict=[{"name": "w", "storage": 0, "shape": [12]}, {"name": "w", "storage": 0, "shape": [3, 4]}]))
+add("program-entry-no-storages", prog([], storages=[], state_dict=[{"name": "w", "storage": 0, "shape": []}]))
+for i, m in enumerate([{"path": "", "class": "M", "parameters": {"weight": 5}}, {"path": "", "class": "M", "parameters": {"weight": "0"}},
+                       {"path": "", "class": "M", "parameters": [0]}, {"path": "", "class": "M", "init_weights": "yes"},
+                       {"path": "", "class": "M", "bases": "Module"}, {"path": "", "class": 3}, {"class": "M"},
+                       {"path": "", "class": "M", "buffers": {"b": -1}}, {"path": "", "class": "M", "children": []}]):
+    add(f"program-module-{i}", prog([], modules=[m]))
+
+# A program plus a model; program fields in the wrong place; request fields around a hostile program.
+add("program-and-model", dict(prog([]), model={"type": "Identity"}))
+add("program-and-model-null-program", {"seed": 0, "model": {"type": "Identity"}, "program": None, "x": 1})
+add("program-include-wrong", dict(prog([]), include="w"))
+add("program-dtype-wrong", dict(prog([]), dtype="int64"))
+add("program-over-job-limit", prog([{"op": "uniform_", "out": 0}], storages=[{"numel": 1 << 29, "dtype": "float32"}],
+                                   state_dict=[{"name": "w", "storage": 0, "shape": [1 << 29]}]), path="/initialize")
 
 # ---- hostile checkpoints (written to checkpoints/, referenced by Pretrained) -----------------------------
 ckpt_files = {}

@@ -151,6 +151,29 @@ final class CheckpointIOTests: XCTestCase {
                       contains: ["FileNotFoundError: models/resnet.pth can not be found."])
     }
 
+    /// A checkpoint that fails to load is reported by the request's relative path, never the server's absolute
+    /// path of the checkpoint folder (which would reveal its mount point).
+    func testLoadFailuresNameTheRequestsPathNotTheServers() throws {
+        let dir = folder()
+        try FileManager.default.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+        let good = Self.linearCheckpoint()
+        _ = FileManager.default.createFile(atPath: dir + "/sub/cut.pth", contents: Data(good[..<(good.count / 2)]))
+        _ = FileManager.default.createFile(atPath: dir + "/sub/junk.safetensors", contents: Data([16, 0, 0, 0, 0, 0, 0, 0] + Array("{not json}      ".utf8)))
+        _ = FileManager.default.createFile(atPath: dir + "/sub/empty.pth", contents: Data())
+        for name in ["sub/cut.pth", "sub/junk.safetensors", "sub/empty.pth"] {
+            do {
+                _ = try Engine.prepare(Self.spec(name), options: EngineOptions(checkpointDirectory: dir))
+                XCTFail("\(name) loaded")
+            } catch {
+                XCTAssertTrue(error.message.contains(name), error.message)
+                XCTAssertFalse(error.message.contains(dir), "the server's path in: \(error.message)")
+                let real = URL(fileURLWithPath: dir).resolvingSymlinksInPath().path
+                XCTAssertFalse(error.message.contains(real), "the server's path in: \(error.message)")
+                XCTAssertFalse(error.message.contains(NSTemporaryDirectory()), "the server's path in: \(error.message)")
+            }
+        }
+    }
+
     func testTruncatedAndBombLikeZipsFailClearlyAndQuickly() throws {
         let dir = folder()
         let good = Self.linearCheckpoint()

@@ -1,4 +1,6 @@
+import Foundation
 import Engine
+import Program
 import JSON
 import XCTest
 
@@ -93,5 +95,99 @@ final class HostileProgramTests: XCTestCase {
         XCTAssertEqual(by["site"], "x.py:3 in f")
         XCTAssertEqual(by["module"], "emb")
         XCTAssertEqual(by["pointer"], "/program/ops/0")
+    }
+
+    /// Regression (corpus `program-copy-cycle-6000`): 6,000 copies back and forth between two storages made the
+    /// replay recurse once per copy and overflow the stack, killing the server. Chains are bounded at parse time.
+    func testLongCopyChainsAreRefusedBeforeTheReplay() throws {
+        func chain(_ n: Int, selfCopy: Bool) -> String {
+            var ops = [#"{"op": "normal_", "out": 0}"#, #"{"op": "normal_", "out": 1}"#]
+            for i in 0..<n {
+                ops.append(selfCopy
+                    ? #"{"op": "copy_", "out": {"storage": 0, "offset": \#(i % 2), "shape": [1], "stride": [1]}, "src": {"storage": 0, "offset": \#(1 - i % 2), "shape": [1], "stride": [1]}}"#
+                    : #"{"op": "copy_", "out": \#(i % 2), "src": \#(1 - i % 2)}"#)
+            }
+            return "[" + ops.joined(separator: ", ") + "]"
+        }
+        let limit = ProgramLimits().maxCopyDepth
+        let twoStorages = #"{"seed": 0, "program": {"version": 1, "model": "M", "storages": [{"numel": 4, "dtype": "float32"}, {"numel": 4, "dtype": "float32"}], "state_dict": [{"name": "a", "storage": 0, "shape": [4]}], "ops": OPS}}"#
+        for selfCopy in [false, true] {
+            // At the limit: accepted and replayed (the stream completes).
+            let ok = try Engine.prepare(try JSONCodec.parse(Array(twoStorages.replacingOccurrences(of: "OPS", with: chain(limit, selfCopy: selfCopy)).utf8)))
+            let stream = ok.makeStream()
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var total = 0
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+                if n == 0 { break }
+                total += n
+            }
+            XCTAssertEqual(UInt64(total), ok.contentLength)
+            // One more, or 6,000: refused, pointing at the copy that is too deep.
+            for n in [limit + 1, 6000] {
+                let body = try JSONCodec.parse(Array(twoStorages.replacingOccurrences(of: "OPS", with: chain(n, selfCopy: selfCopy)).utf8))
+                do {
+                    _ = try Engine.prepare(body)
+                    XCTFail("a chain of \(n) copies was accepted")
+                } catch {
+                    XCTAssertEqual(error.kind, .invalid)
+                    XCTAssertEqual(error.pointer.description, "/program/ops/\(limit + 2)/src", error.message)
+                    XCTAssert(error.message.contains("chain of \(limit) copies"), error.message)
+                }
+            }
+        }
+    }
+
+    /// Regression (corpus `program-temporary-*`, `program-ops-7000-uniform-2pow28`): a storage no state_dict entry
+    /// reads was not counted by the job limit, so a 2^40-element temporary behind a windowed fill aborted the server
+    /// on allocation, and a dead 2^48-element draw kept a worker busy for days. Both are now bounded by the job limit.
+    func testTemporariesAndDeadDrawsCountAgainstTheJobLimit() throws {
+        func prepare(_ storages: String, _ ops: String) throws(SpecError) -> PreparedJob {
+            let body = #"{"seed": 0, "program": {"version": 1, "model": "M", "storages": [{"numel": 4, "dtype": "float32"}, "# + storages
+                + #"], "state_dict": [{"name": "w", "storage": 0, "shape": [4]}], "ops": "# + ops + "}}"
+            return try Engine.prepare(try! JSONCodec.parse(Array(body.utf8)), options: EngineOptions(maxJobBytes: 1 << 30))
+        }
+        func expectLimit(_ storages: String, _ ops: String, _ pointer: String, line: UInt = #line) {
+            do {
+                _ = try prepare(storages, ops)
+                XCTFail("accepted", line: line)
+            } catch {
+                XCTAssertEqual(error.kind, .limit, line: line)
+                XCTAssertEqual(error.pointer.description, pointer, error.message, line: line)
+            }
+        }
+        expectLimit(#"{"numel": 1099511627776, "dtype": "float32"}"#,
+                    #"[{"op": "normal_", "out": {"storage": 1, "offset": 1, "shape": [16], "stride": [1]}}, {"op": "copy_", "out": 0, "src": {"storage": 1, "offset": 1, "shape": [4], "stride": [1]}}]"#,
+                    "/program/storages")
+        expectLimit(#"{"numel": 281474976710656, "dtype": "float32"}"#, #"[{"op": "uniform_", "out": 1}, {"op": "normal_", "out": 0}]"#, "/program/storages")
+        // 4 x 1 GiB of storages is allowed; 16 x 2^30 elements written is the work limit.
+        let big = #"{"numel": 268435456, "dtype": "float32"}"#
+        let ops = { (n: Int) in "[" + Array(repeating: #"{"op": "uniform_", "out": 1}"#, count: n).joined(separator: ", ") + "]" }
+        XCTAssertNoThrow(try prepare(big, ops(64)))
+        expectLimit(big, ops(65), "/program/ops")
+    }
+
+    /// Regression (FuzzProgram, Fuzz/regressions/FuzzProgram/snapshot-released-before-copy.json): storage 0 is
+    /// streamed chunk by chunk (normal_, then a constant window fill) and a later copy_ reads it into storage 2,
+    /// which is evaluated whole. The stream released op 3's generator snapshot after storage 0 and the evaluation
+    /// of storage 2 trapped (`preconditionFailure`), killing the server. It must never trap: the stream ends with
+    /// an error until the replay keeps the snapshot (ValueGenerator's bookkeeping, owned elsewhere), then completes.
+    func testACopyOfAChunkedStorageNeverTraps() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/FuzzProgram/snapshot-released-before-copy.json")
+        let job = try Engine.prepare(try JSONCodec.parse([UInt8](Data(contentsOf: url))))
+        let stream = job.makeStream()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+                if n == 0 { break }
+                total += n
+            }
+            XCTAssertEqual(UInt64(total), job.contentLength)
+        } catch {
+            XCTAssert("\(error)".contains("no generator snapshot"), "\(error)")
+        }
     }
 }
