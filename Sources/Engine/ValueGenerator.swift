@@ -44,6 +44,7 @@ final class ValueGenerator {
         if plan.counterStreams != nil { prepared = true; return }
         let timeline = plan.timeline
         var live = Set<Int>()
+        var wholeNeeds = Set<Int>()
         var visited = Set<[Int]>()
         for t in plan.tensors {
             if Self.isChunked(t, timeline) {
@@ -52,11 +53,13 @@ final class ValueGenerator {
                     snapshotUses[b, default: 0] += 1
                 }
             } else {
-                StorageEvaluator.neededOps(timeline, t.tensor, before: timeline.ops.count, into: &live, visited: &visited)
+                StorageEvaluator.neededOps(timeline, t.tensor, before: timeline.ops.count, into: &wholeNeeds, visited: &visited)
             }
         }
-        // Snapshots the whole-tensor evaluations use are never released (copies may read them again).
-        for op in live where snapshotUses[op] == nil { snapshotUses[op] = Int.max }
+        // Snapshots the whole-tensor evaluations use are never released (copies may read them again), also when a
+        // chunked tensor streamed earlier uses the same one.
+        live.formUnion(wholeNeeds)
+        for op in wholeNeeds { snapshotUses[op] = Int.max }
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
         var reseeds = timeline.reseeds[...]
         for (i, op) in timeline.ops.enumerated() {

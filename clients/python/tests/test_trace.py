@@ -225,3 +225,21 @@ def test_manual_seed_inside_the_factory_is_replayed(server):
     assert [op["seed"] for op in body["program"]["ops"] if op["op"] == "manual_seed"] == [2024]
     _, want, _ = reference_state_dict(Reseeds, 1)
     assert_same_state_dict(initialize(server.url, body), want)
+
+
+class CopiesAParameter(nn.Module):
+    """b copies a after a was drawn: a streams chunk by chunk first, b is evaluated whole from a's draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(64, 64)
+        self.b = nn.Linear(64, 64)
+        with torch.no_grad():
+            self.b.weight.copy_(self.a.weight)
+            self.b.weight[0].fill_(3.0)
+
+
+def test_a_parameter_copied_from_another_is_exact(server):
+    body = trace(CopiesAParameter, seed=11)
+    _, want, _ = reference_state_dict(CopiesAParameter, 11)
+    assert_same_state_dict(initialize(server.url, body), want)
