@@ -125,6 +125,7 @@ class Recorder(TorchDispatchMode):
             itemsize = t.element_size()
             numel = t.untyped_storage().nbytes() // itemsize
             st = _Storage(len(self.order), numel, t.dtype, t, t.device.type)
+            st.whole = numel == 0  # nothing to initialize
             if t.device.type == "cpu":  # a real tensor from outside the meta world: its values are known
                 st.shadow = torch.empty(0, dtype=t.dtype, device="cpu").set_(t.untyped_storage(), 0, (numel,), (1,))
                 st.whole = True

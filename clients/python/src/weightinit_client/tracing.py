@@ -255,7 +255,7 @@ def _assemble(rec: Recorder, m: nn.Module) -> Dict[str, Any]:
             raise UnsupportedModuleError(f"{name}: {st.poison}")
         if not st.whole:
             raise UnsupportedModuleError(f"{name}: some of its values are the uninitialized memory of torch.empty")
-        if not st.history:
+        if not st.history and st.numel > 0:
             if st.shadow is None:
                 raise UnsupportedModuleError(f"{name}: its values are unknown to the trace")
             rec.materialize(st, t)
