@@ -12,6 +12,11 @@ public enum Engine {
     public static let programWorkFactor: UInt64 = 16
 
     /// Parses and plans a request body. Nothing is generated.
+    /// Element operations a program's whole-tensor replay may take per byte of its checkpoint, and the smallest
+    /// checkpoint size that budget is computed from (so small models are never refused by it).
+    static let replayWorkFactor: UInt64 = 64
+    static let replayWorkFloor: UInt64 = 16 << 20
+
     public static func prepare(_ body: JSONValue, options: EngineOptions = EngineOptions(),
                                defaultFormat: CheckpointFormat = .safetensors) throws(SpecError) -> PreparedJob
     {
@@ -37,6 +42,20 @@ public enum Engine {
             }
         }
         let job = PreparedJob(plan: plan)
+        if plan.programCost != nil {
+            // Tensors computed whole replay their copy sources at each version they read: a small program can ask
+            // for work quadratic in its copies. Bound it by what the checkpoint itself costs, generously.
+            let limit = Engine.replayWorkFactor &* max(job.contentLength, Engine.replayWorkFloor)
+            let (operations, cached) = plan.wholeEvaluationCost(limit: limit)
+            if operations > limit {
+                throw SpecError(.limit, at: JSONPointer(["program", "ops"]),
+                                "replaying the program's copies would take over \(limit) element operations (\(Engine.replayWorkFactor) per byte of its checkpoint); it reads too many versions of its temporaries")
+            }
+            if cached &* 8 > limit {
+                throw SpecError(.limit, at: JSONPointer(["program", "ops"]),
+                                "replaying the program's copies would hold \(cached) elements of intermediate values, over \(limit / 8)")
+            }
+        }
         if job.contentLength > options.maxJobBytes {
             throw SpecError(.limit, at: JSONPointer([request.source.key]),
                             "the checkpoint would be \(job.contentLength) bytes, over this server's limit of \(options.maxJobBytes) bytes")

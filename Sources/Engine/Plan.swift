@@ -118,6 +118,18 @@ public final class Plan: @unchecked Sendable {
         return plan
     }
 
+    /// Element operations and cached elements of the tensors that are evaluated whole (see `StorageEvaluator.cost`).
+    func wholeEvaluationCost(limit: UInt64) -> (operations: UInt64, cached: UInt64) {
+        var visited = Set<[Int]>()
+        var operations: UInt64 = 0, cached: UInt64 = 0
+        for t in tensors where !ValueGenerator.isChunked(t, timeline, counter: counterStreams != nil) {
+            StorageEvaluator.cost(timeline, t.tensor, before: timeline.ops.count, visited: &visited,
+                                  operations: &operations, cached: &cached, limit: limit)
+            if operations > limit { break }
+        }
+        return (operations, cached)
+    }
+
     public var entries: [CheckpointEntry] {
         var first: [Int: Int] = [:]
         return tensors.enumerated().map { i, t in

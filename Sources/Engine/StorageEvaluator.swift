@@ -77,6 +77,24 @@ struct StorageEvaluator {
         }
     }
 
+    /// What evaluating storage `s` before `version` costs: element operations (each deciding op over its storage,
+    /// transitively through copy sources, each (storage, version) pair once, as the evaluation's cache does) and
+    /// the elements the cache holds. Stops counting past `limit` operations.
+    static func cost(_ timeline: Timeline, _ s: Int, before version: Int, visited: inout Set<[Int]>,
+                     operations: inout UInt64, cached: inout UInt64, limit: UInt64) {
+        var work = [(s, version)]
+        while let (s, v) = work.popLast(), operations <= limit {
+            guard visited.insert([s, v]).inserted else { continue }
+            let ops = deciding(timeline, s, before: v)
+            let n = UInt64(timeline.tensors[s].count)
+            operations &+= n &* UInt64(max(ops.count, 1))
+            cached &+= n
+            for op in ops {
+                if case .copyWindow(let src, let version, _, _) = timeline.ops[op].write { work.append((src, version)) }
+            }
+        }
+    }
+
     /// The values of storage `s` after every write before op `version`.
     mutating func values(_ s: Int, before version: Int) throws -> Values {
         if let v = cache[Key(storage: s, version: version)] { return v }

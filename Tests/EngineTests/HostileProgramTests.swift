@@ -186,4 +186,28 @@ final class HostileProgramTests: XCTestCase {
         }
         XCTAssertEqual(UInt64(total), job.contentLength)
     }
+
+    /// Copies of one element out of a 2^20-element temporary that changes between them: each copy replays the
+    /// temporary's history, so the work grows with the square of the copies. Refused at plan time past a budget
+    /// that follows the checkpoint's size (64 element operations per byte, 16 MiB at least); a few copies pass.
+    func testQuadraticCopyReplaysAreRefused() throws {
+        func body(copies: Int) -> JSONValue {
+            var ops = [#"{"op": "uniform_", "out": 0}"#]
+            for i in 0..<copies {
+                ops.append(#"{"op": "mul_", "out": 0, "other": 1.5}"#)
+                ops.append(#"{"op": "copy_", "out": {"storage": 1, "offset": \#(i), "shape": [1], "stride": [1]}, "#
+                           + #""src": {"storage": 0, "offset": 0, "shape": [1], "stride": [1]}}"#)
+            }
+            let text = #"{"seed": 0, "program": {"version": 1, "model": "M", "storages": [{"numel": 1048576, "dtype": "float32"}, "#
+                + #"{"numel": \#(copies), "dtype": "float32"}], "state_dict": [{"name": "x", "storage": 1, "shape": [\#(copies)]}], "#
+                + #""ops": ["# + ops.joined(separator: ", ") + "]}}"
+            return try! JSONCodec.parse(Array(text.utf8))
+        }
+        XCTAssertNoThrow(try Engine.prepare(body(copies: 8)))
+        XCTAssertThrowsError(try Engine.prepare(body(copies: 64))) { error in
+            let e = error as? SpecError
+            XCTAssertEqual(e?.kind, .limit)
+            XCTAssertEqual(e?.pointer.description, "/program/ops")
+        }
+    }
 }
