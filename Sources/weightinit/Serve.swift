@@ -64,6 +64,12 @@ struct Serve: ParsableCommand {
     var jobTTL: Double?
 
     func run() throws {
+        #if os(Linux)
+        // Chunk and stream buffers (MiBs each) come straight from mmap and go back to the system when a stream ends:
+        // a fixed threshold stops glibc from raising it after the first free and keeping them in its heaps, which
+        // left the server's RSS at its peak after load. (malloc.h is not in Swift's Glibc module.)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 256 << 10)
+        #endif
         var c = ServiceConfig()
         c.host = try value(host, "WEIGHTINIT_HOST") { $0 } ?? c.host
         c.port = try value(port, "WEIGHTINIT_PORT", Int.init) ?? c.port
@@ -136,3 +142,8 @@ struct Serve: ParsableCommand {
         return try value(nil as T?, variable, parse)
     }
 }
+
+#if os(Linux)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
