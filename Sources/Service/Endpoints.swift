@@ -79,20 +79,10 @@ final class Endpoints: @unchecked Sendable {
         case .failure(let problem): return problem.response(requestID: requestID)
         case .success(let value): body = value
         }
-        // Admission before planning: a full queue answers fast and plans nothing.
-        guard let ticket = jobs.tryAdmit() else {
-            return Problem.unavailable("job queue is full (\(jobs.capacity) jobs)", retryAfter: 1).response(requestID: requestID)
-        }
-        let prepared: any PreparedCheckpoint
-        do throws(BackendError) {
-            prepared = try backend.prepare(body)
-        } catch {
-            ticket.release()
-            return Problem.backend(error).response(requestID: requestID)
-        }
-        guard prepared.jobBytes <= config.maxJobBytes else {
-            ticket.release()
-            return Problem.jobTooLarge(prepared.jobBytes, limit: config.maxJobBytes).response(requestID: requestID)
+        let ticket: JobTicket, prepared: any PreparedCheckpoint
+        switch jobs.admitAndPrepare(body, backend: backend, maxJobBytes: config.maxJobBytes) {
+        case .failure(let problem): return problem.response(requestID: requestID)
+        case .success(let admitted): (ticket, prepared) = admitted
         }
         let metrics = self.metrics
         let logger = self.logger

@@ -46,20 +46,10 @@ final class JobsAPI: @unchecked Sendable {
             return replay(existing, key: key, bodyHash: bodyHash, requestID: requestID)
         }
         store.sweep()
-        // Admission before planning, as for /initialize.
-        guard let ticket = queue.tryAdmit() else {
-            return Problem.unavailable("job queue is full (\(queue.capacity) jobs)", retryAfter: 1).response(requestID: requestID)
-        }
-        let prepared: any PreparedCheckpoint
-        do throws(BackendError) {
-            prepared = try backend.prepare(body)
-        } catch {
-            ticket.release()
-            return Problem.backend(error).response(requestID: requestID)
-        }
-        guard prepared.jobBytes <= maxJobBytes else {
-            ticket.release()
-            return Problem.jobTooLarge(prepared.jobBytes, limit: maxJobBytes).response(requestID: requestID)
+        let ticket: JobTicket, prepared: any PreparedCheckpoint
+        switch queue.admitAndPrepare(body, backend: backend, maxJobBytes: maxJobBytes) {
+        case .failure(let problem): return problem.response(requestID: requestID)
+        case .success(let admitted): (ticket, prepared) = admitted
         }
         let report: JSONValue = prepared.report ?? ((try? backend.plan(body)) ?? .null)
         let job = Job(id: JobID.make(), createdAt: Date(), idempotencyKey: key, bodyHash: bodyHash,
