@@ -51,6 +51,17 @@ final class Endpoints: @unchecked Sendable {
 
     // MARK: Async jobs (Jobs/JobsAPI.swift)
 
+    /// 404 for `/jobs/{id}` and `/jobs/{id}/checkpoint` of a job the store does not have (nil otherwise).
+    func missingJob(_ endpoint: Endpoint) -> Problem? {
+        switch endpoint {
+        case .job(let id), .jobCheckpoint(let id):
+            guard let api = jobsAPI else { return Problem.notFound("/jobs/\(id)") }
+            return api.store.job(id) == nil ? JobsAPI.unknown(id) : nil
+        default:
+            return nil
+        }
+    }
+
     private func jobs(_ endpoint: Endpoint, _ request: HTTPRequest, requestID: String) -> HTTPResponse {
         guard let api = jobsAPI else { return Problem.notFound(request.path).response(requestID: requestID) }
         switch endpoint {

@@ -38,13 +38,13 @@ struct RouteTable: Sendable {
 
     enum Decision {
         case serve(Endpoint)
-        case options(allow: String)
+        case options(allow: String, endpoint: Endpoint)
         case problem(Problem)
     }
 
     func route(_ request: HTTPRequest) -> Decision {
         guard let endpoint = endpoints[request.path] ?? jobEndpoint(request.path) else { return .problem(.notFound(request.path)) }
-        if request.method == "OPTIONS" { return .options(allow: endpoint.allow) }
+        if request.method == "OPTIONS" { return .options(allow: endpoint.allow, endpoint: endpoint) }
         guard endpoint.methods.contains(request.method) else {
             return .problem(.methodNotAllowed(request.method, allow: endpoint.allow))
         }

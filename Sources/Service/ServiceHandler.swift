@@ -43,8 +43,13 @@ final class ServiceHandler: HTTPHandler, @unchecked Sendable {
         switch routes.route(request) {
         case .problem(let problem):
             response = problem.response(requestID: requestID)
-        case .options(let allow):
-            response = HTTPResponse(status: 204, headers: ["Allow": allow])
+        case .options(let allow, let endpoint):
+            // A job that does not exist (or was deleted) has no methods either.
+            if let problem = endpoints.missingJob(endpoint) {
+                response = problem.response(requestID: requestID)
+            } else {
+                response = HTTPResponse(status: 204, headers: ["Allow": allow])
+            }
         case .serve(let endpoint):
             response = endpoints.serve(endpoint, request, requestID: requestID)
         }
