@@ -420,7 +420,8 @@ extension ServiceTests { @Suite(.serialized, .timeLimit(.minutes(2))) struct Job
         #expect(doc["expires_at"] != nil)
         #expect(eventually(timeout: 5) { !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(id).checkpoint").path) })
         #expect(try rawRequest(port: port, "GET", "/jobs/\(id)").status == 404)
-        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(id).json").path))
+        // The files go one after the other (on the sweeping thread): wait for the metadata too.
+        #expect(eventually(timeout: 5) { !FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(id).json").path) })
     }
 
     @Test func aRestartServesFinishedJobsAndFailsInterruptedOnes() throws {
