@@ -298,7 +298,8 @@ def run(d, doc, methods, ports):
             if not check(port is not None, f"{path}: server {server['url']} maps to a test port"):
                 continue
             where = f"{path} @{port_key}"
-            for method in methods:
+            # DELETE last: on a job path it removes the job the other methods (OPTIONS too) are checked against.
+            for method in sorted(methods, key=lambda m: m == "delete"):
                 if method not in item:
                     continue
                 operation = item[method]
