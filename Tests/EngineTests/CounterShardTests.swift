@@ -64,7 +64,7 @@ final class CounterShardTests: XCTestCase {
 
     private func drain(_ body: JSONValue, _ options: EngineOptions, chunkBytes: Int = 1 << 20) throws -> [UInt8] {
         let job = try Engine.prepare(body, options: options)
-        let bytes = try GoldenCase(directory: URL(fileURLWithPath: "/")).drain(job, chunkBytes: chunkBytes)
+        let bytes = try EngineTests.drain(job, chunkBytes: chunkBytes)
         XCTAssertEqual(UInt64(bytes.count), job.contentLength)
         return bytes
     }

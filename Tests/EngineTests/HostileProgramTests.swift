@@ -114,15 +114,7 @@ final class HostileProgramTests: XCTestCase {
         for selfCopy in [false, true] {
             // At the limit: accepted and replayed (the stream completes).
             let ok = try Engine.prepare(try JSONCodec.parse(Array(twoStorages.replacingOccurrences(of: "OPS", with: chain(limit, selfCopy: selfCopy)).utf8)))
-            let stream = ok.makeStream()
-            var buffer = [UInt8](repeating: 0, count: 1 << 16)
-            var total = 0
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
-                if n == 0 { break }
-                total += n
-            }
-            XCTAssertEqual(UInt64(total), ok.contentLength)
+            XCTAssertEqual(UInt64(try drain(ok).count), ok.contentLength)
             // One more, or 6,000: refused, pointing at the copy that is too deep.
             for n in [limit + 1, 6000] {
                 let body = try JSONCodec.parse(Array(twoStorages.replacingOccurrences(of: "OPS", with: chain(n, selfCopy: selfCopy)).utf8))
@@ -176,15 +168,7 @@ final class HostileProgramTests: XCTestCase {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fuzz/regressions/FuzzProgram/snapshot-released-before-copy.json")
         let job = try Engine.prepare(try JSONCodec.parse([UInt8](Data(contentsOf: url))))
-        let stream = job.makeStream()
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var total = 0
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
-            if n == 0 { break }
-            total += n
-        }
-        XCTAssertEqual(UInt64(total), job.contentLength)
+        XCTAssertEqual(UInt64(try drain(job).count), job.contentLength)
     }
 
     /// Copies of one element out of a 2^20-element temporary that changes between them: each copy replays the

@@ -61,15 +61,6 @@ final class ProgramFixtureTests: XCTestCase {
     }
 
     func drain(_ job: PreparedJob, chunkBytes: Int) throws -> [UInt8] {
-        let stream = job.makeStream(chunkBytes: chunkBytes)
-        var out: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 997, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try stream.read(into: buffer)
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-        }
-        return out
+        try EngineTests.drain(job, chunkBytes: chunkBytes, readSize: 997)
     }
 }

@@ -14,16 +14,7 @@ final class ProgramInitCfgTests: XCTestCase {
     }
 
     func drain(_ job: PreparedJob) throws -> [UInt8] {
-        let stream = job.makeStream()
-        var out: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try stream.read(into: buffer)
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-        }
-        return out
+        try EngineTests.drain(job, readSize: 1 << 20)
     }
 
     func testSHA256() {

@@ -53,16 +53,7 @@ final class TiedCheckpointTests: XCTestCase {
     """.utf8))
 
     func drain(_ job: PreparedJob, chunkBytes: Int = 64) throws -> [UInt8] {
-        let stream = job.makeStream(chunkBytes: chunkBytes)
-        var out: [UInt8] = []
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 333, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = try stream.read(into: buffer)
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
-        }
-        return out
+        try EngineTests.drain(job, chunkBytes: chunkBytes, readSize: 333)
     }
 
     func ranges(_ job: PreparedJob) -> [String: [Int64]] {
