@@ -19,6 +19,8 @@ public final class CheckpointStream {
     private var tail: [UInt8] = []
     private var dataCount = 0
     private var staging: UnsafeMutableRawBufferPointer?
+    /// The current segment's data was generated into `produce`'s buffer, not `staging`.
+    private var dataInPlace = false
     /// Read position inside the current segment.
     private var offset = 0
     private var nextEntry = 0
@@ -43,32 +45,36 @@ public final class CheckpointStream {
 
     /// Fills up to `buffer.count` bytes; returns how many, 0 at the end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let out = buffer.baseAddress else { return 0 }
         var written = 0
         while written < buffer.count {
             if offset == segmentCount {
                 if !(try refill()) { break }
                 continue
             }
-            let room = buffer.count - written
-            var n = 0
-            if offset < head.count {
-                n = min(room, head.count - offset)
-                head.withUnsafeBytes { out.advanced(by: written).copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
-            } else if offset < head.count + dataCount {
-                let at = offset - head.count
-                n = min(room, dataCount - at)
-                out.advanced(by: written).copyMemory(from: staging!.baseAddress! + at, byteCount: n)
-            } else {
-                let at = offset - head.count - dataCount
-                n = min(room, tail.count - at)
-                tail.withUnsafeBytes { out.advanced(by: written).copyMemory(from: $0.baseAddress! + at, byteCount: n) }
-            }
-            offset += n
-            written += n
+            written += copySegment(into: UnsafeMutableRawBufferPointer(rebasing: buffer[written...]))
         }
-        position += UInt64(written)
         return written
+    }
+
+    /// Copies the next bytes of the current segment (not beyond it) to `out`; returns how many.
+    private func copySegment(into out: UnsafeMutableRawBufferPointer) -> Int {
+        guard let to = out.baseAddress else { return 0 }
+        let n: Int
+        if offset < head.count {
+            n = min(out.count, head.count - offset)
+            head.withUnsafeBytes { to.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        } else if offset < head.count + dataCount {
+            let at = offset - head.count
+            n = min(out.count, dataCount - at)
+            to.copyMemory(from: staging!.baseAddress! + at, byteCount: n)
+        } else {
+            let at = offset - head.count - dataCount
+            n = min(out.count, tail.count - at)
+            tail.withUnsafeBytes { to.copyMemory(from: $0.baseAddress! + at, byteCount: n) }
+        }
+        offset += n
+        position += UInt64(n)
+        return n
     }
 
     /// Zero-copy alternative to `read`: calls `body` with the next bytes of the file (at most `limit`), viewed
@@ -97,6 +103,60 @@ public final class CheckpointStream {
         return result
     }
 
+    /// Room `produce` keeps in front of the data for a tensor's prefix (a zip local header; longer prefixes, like the
+    /// safetensors header, come as pieces of their own) and after it for the suffix (a zip data descriptor).
+    public static let pieceHeadroom = 4096
+    public static let pieceTailroom = 64
+
+    /// The chunk size to create a stream with so that its chunks are generated in place in piece buffers of `bytes`.
+    public static func chunkBytes(forPieceBuffer bytes: Int) -> Int {
+        max(64, bytes - pieceHeadroom - pieceTailroom - 32 * 8)
+    }
+
+    /// Zero-copy production into a consumer's buffer (the HTTP layer sends from there): writes the next piece of the
+    /// file into `buffer` (64-byte aligned) and returns where it is; empty at the end. The first chunk of values is
+    /// generated in place at `pieceHeadroom` with its tensor's prefix copied just in front, and whatever follows in the
+    /// file is packed after it while it fits (small tensors would otherwise take a piece each), so the piece is one
+    /// contiguous range. A buffer too small for the stream's chunks is filled by `read`'s copy instead.
+    public func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int> {
+        if offset < segmentCount { return 0..<copySegment(into: buffer) }   // the rest of a long prefix or suffix
+        let headroom = Self.pieceHeadroom
+        guard buffer.count >= headroom + stagingCapacity + Self.pieceTailroom,
+              Int(bitPattern: buffer.baseAddress) % 64 == 0 else { return 0..<(try read(into: buffer)) }
+        let base = buffer.baseAddress!
+        var start = headroom, end = headroom
+        var first = true
+        while true {
+            let region = UnsafeMutableRawBufferPointer(rebasing: buffer[(first ? 0 : end)...])
+            guard try refill(dataInto: region, headroom: first ? headroom : nil) else { break }
+            guard dataInPlace else {
+                // A prefix longer than the headroom, a tied entry, the trailer, or values that do not fit after `end`
+                // (then the segment is at most the prefix; at the start of a buffer they always fit).
+                if segmentCount == 0 {
+                    if first { continue }   // a tied entry with no bytes of its own
+                    break
+                }
+                if first { return 0..<copySegment(into: buffer) }
+                end += copySegment(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+                if offset < segmentCount { break }
+                continue
+            }
+            let at = first ? headroom - head.count : end
+            if first { start = at }
+            head.withUnsafeBytes { base.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            end = at + head.count + dataCount
+            offset = head.count + dataCount
+            position += UInt64(offset)
+            first = false
+            guard tail.count <= buffer.count - end else { break }   // the suffix is the next piece
+            tail.withUnsafeBytes { base.advanced(by: end).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            end += tail.count
+            offset += tail.count
+            position += UInt64(tail.count)
+        }
+        return start..<end
+    }
+
     /// The staging buffer: one chunk.
     private func stagingBuffer() -> UnsafeMutableRawBufferPointer {
         if let s = staging { return s }
@@ -106,11 +166,15 @@ public final class CheckpointStream {
     }
 
     /// Produces the next segment: [entry i's prefix +] a chunk of its data [+ its suffix], or the trailer.
-    private func refill() throws -> Bool {
+    /// With `target`, a chunk of values is generated into it (`dataInPlace`) at `headroom`, or right after the prefix
+    /// when nil, unless the prefix is longer than `headroom` or the values do not fit: then the segment is only the
+    /// prefix (maybe empty) and the values come with the next refill.
+    private func refill(dataInto target: UnsafeMutableRawBufferPointer? = nil, headroom: Int? = nil) throws -> Bool {
         offset = 0
         head = []
         tail = []
         dataCount = 0
+        dataInPlace = false
         if inEntry == nil, nextEntry < plan.tensors.count {
             let i = nextEntry
             head = writer.prefix(forEntry: i)
@@ -124,7 +188,15 @@ public final class CheckpointStream {
             inEntry = i
         }
         if let i = inEntry {
-            let buffer = stagingBuffer()
+            let buffer: UnsafeMutableRawBufferPointer
+            if let target {
+                let at = headroom ?? head.count
+                guard head.count <= at, at <= target.count, target.count - at >= generator.upcomingBytes else { return true }
+                buffer = UnsafeMutableRawBufferPointer(rebasing: target[at...])
+                dataInPlace = true
+            } else {
+                buffer = stagingBuffer()
+            }
             let n = try generator.next(into: buffer)
             if n > 0 {
                 writer.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), forEntry: i)

@@ -284,6 +284,27 @@ final class ValueGenerator {
         }
     }
 
+    /// Elements of the full tensor in the chunk that starts at `c.position`.
+    private func chunkElements(_ c: Current, _ t: PlannedTensor) -> Int {
+        switch c.source {
+        case .cursor(let cursor):
+            return cursor.nextCount(limit: limit(t))
+        case .whole, .evaluated, .counter:
+            // Within the current run (random access: no element outside the shard is produced).
+            let r = (c.position - c.runs.first) / c.runs.stride
+            return min(limit(t), c.runs.start(r) + c.runs.length - c.position)
+        }
+    }
+
+    /// The most bytes the next `next(into:)` writes: what its buffer must hold (often far less than `maxChunkBytes`).
+    var upcomingBytes: Int {
+        guard let c = current, !isFinished else { return 0 }
+        let t = plan.tensors[c.index]
+        // A shard of a sequential stream may first pass over chunks that hold none of its elements.
+        if !c.randomAccess && c.runs.elements < t.record.count { return maxChunkBytes }
+        return chunkElements(c, t) * t.outputDType.byteSize
+    }
+
     /// One chunk of the full tensor from `c.position`; writes the part of it that is sent (may be none, for a shard
     /// produced from a sequential stream) and returns its byte count.
     private func nextChunk(_ current0: Current, into out: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -292,15 +313,7 @@ final class ValueGenerator {
         let record = t.record
         let wide = Self.computesInDouble(record.dtype)
         let start = c.position
-        let n: Int
-        switch c.source {
-        case .cursor(let cursor):
-            n = cursor.nextCount(limit: limit(t))
-        case .whole, .evaluated, .counter:
-            // Within the current run (random access: no element outside the shard is produced).
-            let r = (start - c.runs.first) / c.runs.stride
-            n = min(limit(t), c.runs.start(r) + c.runs.length - start)
-        }
+        let n = chunkElements(c, t)
         precondition(out.count >= n * t.outputDType.byteSize, "ValueGenerator.next: buffer of \(out.count) bytes for a chunk of \(n) elements")
 
         /// Produces elements start..<start+n of the tensor into `values` (n elements).

@@ -204,7 +204,7 @@ public final class HTTPServer: @unchecked Sendable {
                                     chunkBytes: config.streamChunkBytes, bufferBytes: config.streamBufferBytes,
                                     registry: streams, cancelled: streams.closing)
             let cls = Unmanaged.passRetained(state).toOpaque()
-            mhdResponse = MHD_create_response_from_callback(length, max(4096, config.streamChunkBytes),
+            mhdResponse = MHD_create_response_from_callback(length, max(4096, config.responseBlockBytes),
                                                             mhdStreamReader, cls, mhdStreamFree)
             if mhdResponse == nil {
                 // MHD does not call the free callback when creation fails.

@@ -19,10 +19,13 @@ public struct HTTPServerConfig: Sendable {
     public var maxBodyBytes: Int = 8 << 20
     /// Per-connection memory pool; bounds request header size.
     public var connectionMemoryLimit: Int = 256 << 10
-    /// Bytes produced per pull from a stream source (and MHD's block size for the response).
-    public var streamChunkBytes: Int = 256 << 10
-    /// Bytes a stream may buffer ahead of a slow reader; production pauses above this.
-    public var streamBufferBytes: Int = 1 << 20
+    /// Size of a stream's piece buffers: what one pull from a stream source produces at most.
+    public var streamChunkBytes: Int = 2 << 20
+    /// Bytes of piece buffers a stream may fill ahead of a slow reader (at least two buffers); production pauses
+    /// while they are all full.
+    public var streamBufferBytes: Int = 8 << 20
+    /// MHD's block size for a streamed response: how much its content reader copies out of a piece at a time.
+    public var responseBlockBytes: Int = 256 << 10
     /// How often suspended streams are checked for a peer that went away (MHD cannot see it).
     public var watchdogInterval: Double = 0.25
     /// Receives libmicrohttpd's own error-log lines.

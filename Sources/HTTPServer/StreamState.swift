@@ -23,8 +23,14 @@ final class StreamState: @unchecked Sendable {
     private let lock = NSLock()
     private weak var registry: StreamRegistry?
 
-    private var chunks: [[UInt8]] = []
-    private var headOffset = 0          // bytes of chunks[0] already handed to MHD
+    /// Pieces produced and not yet handed to MHD, in order; `headOffset` bytes of the first are handed.
+    private var ready: [(buffer: UnsafeMutableRawBufferPointer, range: Range<Int>)] = []
+    private var headOffset = 0
+    /// Piece buffers not in use. At most `slots` are ever allocated (lazily, then reused: a fresh allocation per
+    /// piece costs a page fault per 4 KiB), all freed when the stream ends.
+    private var idle: [UnsafeMutableRawBufferPointer] = []
+    private var allocated = 0
+    private let slots: Int
     private var buffered = 0
     private var produced: UInt64 = 0
     private(set) var delivered: UInt64 = 0
@@ -47,6 +53,8 @@ final class StreamState: @unchecked Sendable {
         self.fd = mhd_shim_connection_fd(connection)
         self.chunkBytes = max(4096, chunkBytes)
         self.bufferBytes = max(self.chunkBytes, bufferBytes)
+        // Two at least, so the next piece is produced while MHD sends the current one.
+        self.slots = max(2, self.bufferBytes / self.chunkBytes)
         self.registry = registry
         self.cancelled = cancelled ? .shutdown : nil
     }
@@ -68,16 +76,15 @@ final class StreamState: @unchecked Sendable {
             return 0
         }
         var written = 0
-        while written < max, !chunks.isEmpty {
-            let n = chunks[0].withUnsafeBytes { src -> Int in
-                let n = Swift.min(max - written, src.count - headOffset)
-                UnsafeMutableRawPointer(buf + written).copyMemory(from: src.baseAddress! + headOffset, byteCount: n)
-                return n
-            }
+        while written < max, let piece = ready.first {
+            let n = Swift.min(max - written, piece.range.count - headOffset)
+            UnsafeMutableRawPointer(buf + written).copyMemory(from: piece.buffer.baseAddress! + piece.range.lowerBound + headOffset,
+                                                             byteCount: n)
             written += n
             headOffset += n
-            if headOffset == chunks[0].count {
-                chunks.removeFirst()
+            if headOffset == piece.range.count {
+                ready.removeFirst()
+                idle.append(piece.buffer)
                 headOffset = 0
             }
         }
@@ -115,7 +122,7 @@ final class StreamState: @unchecked Sendable {
 
     private func startProducingLocked() {
         guard !producing, cancelled == nil, failure == nil, produced < length,
-              buffered + chunkBytes <= bufferBytes || buffered == 0 else { return }
+              !idle.isEmpty || allocated < slots else { return }
         producing = true
         source.schedule { [self] in produceOne() }
     }
@@ -131,26 +138,27 @@ final class StreamState: @unchecked Sendable {
             if end { finish() }
             return
         }
-        let want = Int(Swift.min(UInt64(chunkBytes), length - produced))
+        let remaining = length - produced
+        let buffer: UnsafeMutableRawBufferPointer
+        if let b = idle.popLast() {
+            buffer = b
+        } else {
+            buffer = .allocate(byteCount: chunkBytes, alignment: 64)
+            allocated += 1
+        }
         reading = true
         lock.unlock()
 
-        // Not zero-filled first: the source overwrites it (the array keeps only the `filled` bytes it wrote).
-        var chunk: [UInt8] = []
-        var filled = 0
+        var piece = 0..<0
         var error: String?
         do {
-            chunk = try [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
-                defer { count = filled }
-                while filled < want {
-                    let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + filled, count: want - filled))
-                    if n <= 0 { break }
-                    filled += Swift.min(n, want - filled)
-                    if isCancelled { return }
-                }
-            }
-            if filled < want && !isCancelled {
-                error = "stream source ended after \(produced + UInt64(filled)) of \(length) bytes"
+            piece = try source.produce(into: buffer)
+            if piece.lowerBound < 0 || piece.upperBound > buffer.count {
+                error = "stream source returned \(piece) for a buffer of \(buffer.count) bytes"
+            } else if UInt64(piece.count) > remaining {
+                error = "stream source produced more than the \(length) bytes announced"
+            } else if piece.isEmpty {
+                error = "stream source ended after \(produced) of \(length) bytes"
             }
         } catch let e {
             error = "stream source failed: \(e)"
@@ -160,24 +168,24 @@ final class StreamState: @unchecked Sendable {
         producing = false
         reading = false
         if cancelled != nil || connectionDone {
+            idle.append(buffer)
             let end = takeEndLocked()
             lock.unlock()
             if end { finish() }
             return
         }
         if let error {
+            idle.append(buffer)
             failure = error
         } else {
-            chunks.append(chunk)
-            buffered += filled
-            produced += UInt64(filled)
+            ready.append((buffer, piece))
+            buffered += piece.count
+            produced += UInt64(piece.count)
         }
         resumeLocked()
         startProducingLocked()
         lock.unlock()
     }
-
-    private var isCancelled: Bool { lock.locked { cancelled != nil || connectionDone } }
 
     // MARK: Cancellation (watchdog, shutdown)
 
@@ -224,7 +232,19 @@ final class StreamState: @unchecked Sendable {
     }
 
     private func finish() {
+        lock.locked { releaseBuffersLocked() }
         registry?.remove(self)
         source.streamEnded(outcome)
     }
+
+    /// MHD reads no more (the connection is done) and no production step holds a buffer (not `reading`).
+    private func releaseBuffersLocked() {
+        for b in idle { b.deallocate() }
+        for p in ready { p.buffer.deallocate() }
+        idle = []
+        ready = []
+        buffered = 0
+    }
+
+    deinit { releaseBuffersLocked() }
 }

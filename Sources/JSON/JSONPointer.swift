@@ -18,15 +18,23 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     public static func / (lhs: JSONPointer, rhs: Int) -> JSONPointer { lhs.appending(rhs) }
 
     public var description: String {
-        tokens.map { "/" + $0.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1") }
-            .joined()
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard contains(target) else { return self }
-        return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+        var out = ""
+        for token in tokens {
+            out.append("/")
+            // Reports print one pointer per tensor: most tokens need no escaping, so check the bytes first.
+            guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else {
+                out.append(token)
+                continue
+            }
+            for c in token {
+                switch c {
+                case "~": out.append("~0")
+                case "/": out.append("~1")
+                default: out.append(c)
+                }
+            }
+        }
+        return out
     }
 }
 

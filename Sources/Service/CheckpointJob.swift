@@ -23,13 +23,21 @@ final class CheckpointJob: HTTPStreamSource, @unchecked Sendable {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let s: CheckpointByteStream = lock.withLock {
+        try byteStream(pieceBytes: buffer.count).read(into: buffer)
+    }
+
+    func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int> {
+        try byteStream(pieceBytes: buffer.count).produce(into: buffer)
+    }
+
+    /// Created on the first production step, sized for the server's piece buffers.
+    private func byteStream(pieceBytes: Int) -> CheckpointByteStream {
+        lock.withLock {
             if let stream { return stream }
-            let created = prepared.makeStream()
+            let created = prepared.makeStream(pieceBytes: pieceBytes)
             stream = created
             return created
         }
-        return try s.read(into: buffer)
     }
 
     func schedule(_ work: @escaping @Sendable () -> Void) {

@@ -42,6 +42,9 @@ public protocol PreparedCheckpoint: Sendable {
     /// Counted against --max-job-bytes (contentLength is fine).
     var jobBytes: UInt64 { get }
     func makeStream() -> CheckpointByteStream
+    /// A stream for `produce` into buffers of `pieceBytes` (HTTP sends from them): sized so values are generated
+    /// in place. Default: `makeStream()`.
+    func makeStream(pieceBytes: Int) -> CheckpointByteStream
     /// The init report with each tensor's `byte_range` (async jobs hash and summarize each tensor
     /// from it). nil: the service asks `plan(_:)` for it.
     var report: JSONValue? { get }
@@ -49,6 +52,7 @@ public protocol PreparedCheckpoint: Sendable {
 
 extension PreparedCheckpoint {
     public var report: JSONValue? { nil }
+    public func makeStream(pieceBytes: Int) -> CheckpointByteStream { makeStream() }
 }
 
 /// The checkpoint bytes, in order.
@@ -56,6 +60,13 @@ public protocol CheckpointByteStream: AnyObject {
     /// Fills up to buffer.count bytes, returns bytes written, 0 at end. Blocking, CPU-heavy:
     /// called on a job worker, never on an MHD thread, never concurrently.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Writes the next bytes somewhere inside `buffer` (64-byte aligned) and returns where; empty at the end.
+    /// Same calling rules as `read`. Default: `read` from the start of the buffer.
+    func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int>
+}
+
+extension CheckpointByteStream {
+    public func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int> { 0..<(try read(into: buffer)) }
 }
 
 extension InitializationBackend {

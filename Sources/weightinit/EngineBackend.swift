@@ -53,12 +53,16 @@ private struct PreparedJobAdapter: PreparedCheckpoint {
     var jobBytes: UInt64 { job.contentLength }
     var report: JSONValue? { job.report }
     func makeStream() -> CheckpointByteStream { StreamAdapter(stream: job.makeStream()) }
+    func makeStream(pieceBytes: Int) -> CheckpointByteStream {
+        StreamAdapter(stream: job.makeStream(chunkBytes: CheckpointStream.chunkBytes(forPieceBuffer: pieceBytes)))
+    }
 }
 
 private final class StreamAdapter: CheckpointByteStream {
     let stream: CheckpointStream
     init(stream: CheckpointStream) { self.stream = stream }
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try stream.read(into: buffer) }
+    func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int> { try stream.produce(into: buffer) }
 }
 
 extension SpecError {

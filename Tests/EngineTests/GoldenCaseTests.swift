@@ -55,6 +55,31 @@ final class GoldenCaseTests: XCTestCase {
         XCTAssertGreaterThan(compared, 100)
         XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
     }
+
+    /// Every case through `produce`, the HTTP layer's path (in-place generation, prefixes in the headroom, packed
+    /// entries, long headers as pieces of their own, the copy fallback): the same bytes as `read`, both formats.
+    func testEveryGoldenCaseThroughPieces() throws {
+        var failures: [String] = []
+        var compared = 0
+        for dir in Self.caseDirectories() {
+            let golden = GoldenCase(directory: dir)
+            guard let (spec, options) = try golden.acceptedSpec() else { continue }
+            for format in [CheckpointFormat.safetensors, .pytorch] {
+                let job = try Engine.prepare(spec, options: options, defaultFormat: format)
+                let whole = try golden.drain(job, chunkBytes: 1 << 30)
+                for size in pieceSizes {
+                    compared += 1
+                    if try drainPieces(job, pieceBytes: size) != whole { failures.append("\(dir.lastPathComponent) \(format) pieces of \(size)") }
+                }
+                compared += 1
+                if try drainPieces(job, pieceBytes: 1000, chunkBytes: 4096) != whole {
+                    failures.append("\(dir.lastPathComponent) \(format): copy fallback")
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 400)
+        XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
+    }
 }
 
 /// One case folder: spec.json, expected.json, expected.safetensors.

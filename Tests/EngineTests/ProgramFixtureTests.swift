@@ -32,8 +32,12 @@ final class ProgramFixtureTests: XCTestCase {
                     failures.append("\(name) \(dtype): \(error)")
                     continue
                 }
+                let whole = try drain(job, chunkBytes: 1 << 30)
+                for size in pieceSizes where try drainPieces(job, pieceBytes: size) != whole {
+                    failures.append("\(name) \(dtype): pieces of \(size) differ from read")
+                }
                 for chunk in [1 << 30, 1, 76, 200, 1000] {
-                    let file = try SafetensorsFile(bytes: try drain(job, chunkBytes: chunk))
+                    let file = try SafetensorsFile(bytes: chunk == 1 << 30 ? whole : try drain(job, chunkBytes: chunk))
                     for (entry, want) in expectedValue.objectValue!.entries {
                         checked += 1
                         guard let got = file.tensors[entry] else { failures.append("\(name) \(dtype): \(entry) missing"); continue }

@@ -73,6 +73,10 @@ final class TiedCheckpointTests: XCTestCase {
         XCTAssertEqual(UInt64(stBytes.count), st.contentLength)
         XCTAssertEqual(UInt64(ptBytes.count), pt.contentLength)
         for chunk in [1, 7, 1 << 20] { XCTAssertEqual(try drain(pt, chunkBytes: chunk), ptBytes, "chunk \(chunk)") }
+        for size in pieceSizes {
+            XCTAssertEqual(try drainPieces(pt, pieceBytes: size), ptBytes, "pieces of \(size)")
+            XCTAssertEqual(try drainPieces(st, pieceBytes: size), stBytes, "pieces of \(size)")
+        }
 
         // safetensors: every name has its own bytes, equal for tied names.
         let sf = try SafetensorsFile(bytes: stBytes)
