@@ -4,6 +4,7 @@ plus kernel throughput, all outputs on tmpfs, medians of alternating runs.
 
     python bench.py --bin DIR --shared ../shared/bench --tmp /dev/shm/x --repeat 5 [--workers N] [case ...]
     python bench.py fetch URL SPEC.json OUT     # the HTTP client (streams the body to OUT), prints JSON
+    python bench.py tmpfs-write BYTES OUT       # the floor: writing that many bytes to a tmpfs file, prints JSON
 
 Per case and repetition, in this order: torch (bench/torch_baseline.py: manual_seed + build + init_weights +
 save_file, timed in-process), the HTTP client (POST /initialize, body streamed to a file; timed from the request
@@ -45,6 +46,23 @@ def fetch(url, spec_path, out_path):
                       'cpu_s': round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 4),
                       'peak_rss_mb': round(r1.ru_maxrss / 1024, 1)}))
     return 0 if total == int(resp.getheader('Content-Length', -1)) else 1
+
+
+def tmpfs_write(size, out_path):
+    """The floor any client pays here: writing `size` bytes from memory to a new tmpfs file (4 MiB writes)."""
+    buf = bytes(4 << 20)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    left = size
+    while left > 0:
+        left -= os.write(fd, memoryview(buf)[:min(left, len(buf))])
+    os.close(fd)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    os.remove(out_path)
+    print(json.dumps({'wall_s': round(wall, 4), 'cpu_s': round(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, 4)}))
+    return 0
 
 
 def wait4(cmd, env=None):
@@ -134,6 +152,8 @@ INCLUDE = {'gpt2-small': 'h.0.mlp.c_proj.weight', 'resnet50': 'layer4.0.conv2.we
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == 'fetch':
         sys.exit(fetch(*sys.argv[2:5]))
+    if len(sys.argv) > 1 and sys.argv[1] == 'tmpfs-write':
+        sys.exit(tmpfs_write(int(sys.argv[2]), sys.argv[3]))
     ap = argparse.ArgumentParser()
     ap.add_argument('--bin', required=True)
     ap.add_argument('--shared', required=True)
@@ -198,6 +218,9 @@ def main():
                     verdict['http_vs_cli'] = 'identical' if same else 'DIFFER'
                 print(f"   run {r + 1}: torch {rows['torch'][-1]['time_s']:.2f} s, http {rows['http'][-1]['time_s']:.3f} s, "
                       f"cli {rows['cli'][-1]['time_s']:.3f} s  (load {' '.join(loadavg())})", file=sys.stderr)
+            size = os.path.getsize(outs['http'])
+            floor = [run_measured([py, os.path.join(HERE, 'bench.py'), 'tmpfs-write', str(size), os.path.join(a.tmp, 'floor')])['json']
+                     for _ in range(a.repeat)]
             # include: one tensor of the model, against the full CLI run (same bytes, cost that follows the tensor)
             one = INCLUDE[c]
             part = os.path.join(a.tmp, f'{c}.include.safetensors')
@@ -231,6 +254,7 @@ def main():
                 'torch_rss_mb': max(x['peak_rss_mb'] for x in rows['torch']),
                 'server_rss_mb': proc_hwm_mb(server.pid),
                 'cli_rss_mb': max(x['peak_rss_mb'] for x in rows['cli']),
+                'tmpfs_write': {'bytes': size, 'time_s': med([x['wall_s'] for x in floor]), 'cpu_s': med([x['cpu_s'] for x in floor])},
                 'include': {'tensor': one, 'time_s': med([x['time_s'] for x in inc_rows]),
                             'cpu_s': med([x['cpu_s'] for x in inc_rows])},
             }
@@ -263,6 +287,11 @@ def markdown(rep):
         lines.append(f"| {c} | {r['params'] / 1e6:.0f}M | {r['torch_s']:.2f} | {r['http_s']:.3f} | **{r['ratio_http']:.1f}×** | {r['cli_s']:.3f} | "
                      f"{r['ratio_cli']:.1f}× | {r['torch_cpu_s']:.2f} | {r['http_server_cpu_s']:.2f} + {r['http_client_cpu_s']:.2f} | "
                      f"{r['cli_cpu_s']:.2f} | {r['torch_rss_mb']:.0f} | {r['server_rss_mb']:.0f} | {r['cli_rss_mb']:.0f} | {ok} |")
+    lines += ['', '| model | file (MB) | writing it to tmpfs from memory, one process (s) | its CPU (s) | HTTP (s) | torch/(that write) |',
+              '|---|---:|---:|---:|---:|---:|']
+    for c, r in rep['cases'].items():
+        w = r['tmpfs_write']
+        lines.append(f"| {c} | {w['bytes'] / 1e6:.0f} | {w['time_s']:.3f} | {w['cpu_s']:.2f} | {r['http_s']:.3f} | {r['torch_s'] / w['time_s']:.1f}× |")
     lines += ['', '| model | `--include` (one tensor) | CLI full (s) | CLI include (s) | **include / full** | CPU include (s) | bytes |',
               '|---|---|---:|---:|---:|---:|---|']
     for c, r in rep['cases'].items():
