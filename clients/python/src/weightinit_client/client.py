@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import struct
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import requests
 
@@ -20,6 +22,8 @@ __all__ = ["initialize", "download", "plan", "initializers", "load_checkpoint", 
 #: (connect, read) seconds; read is the longest silence between two chunks, not the whole transfer.
 DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 300.0)
 _CHUNK = 1 << 20
+#: Received chunks that may wait for the file writer.
+_QUEUED = 4
 
 
 class StateDict(OrderedDict):
@@ -104,6 +108,41 @@ def _format_of(r: requests.Response, spec) -> Tuple[str, Optional[str]]:
     return "safetensors", filename
 
 
+def _write_behind(f, chunks) -> int:
+    """Writes ``chunks`` to ``f`` on a second thread while the next ones arrive, so receiving and writing the file
+    overlap (each costs about as much CPU as the other for a large checkpoint); at most ``_QUEUED`` chunks wait in
+    memory. Returns the bytes received; re-raises the first write error once the stream is drained."""
+    q: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=_QUEUED)
+    errors: List[BaseException] = []
+
+    def writer() -> None:
+        while True:
+            chunk = q.get()
+            if chunk is None:
+                return
+            if not errors:
+                try:
+                    f.write(chunk)
+                except BaseException as e:  # reported by the receiving thread
+                    errors.append(e)
+
+    t = threading.Thread(target=writer, name="weightinit-writer", daemon=True)
+    t.start()
+    n = 0
+    try:
+        for chunk in chunks:
+            if errors:
+                break
+            q.put(chunk)
+            n += len(chunk)
+    finally:
+        q.put(None)
+        t.join()
+    if errors:
+        raise errors[0]
+    return n
+
+
 def download(url: str, spec, path: Optional[str] = None, *, timeout=DEFAULT_TIMEOUT,
              session: Optional[requests.Session] = None) -> Download:
     """POST ``spec`` to ``url``/initialize and stream the checkpoint to ``path`` (a new temporary file when
@@ -123,9 +162,7 @@ def download(url: str, spec, path: Optional[str] = None, *, timeout=DEFAULT_TIME
         try:
             with f:
                 try:
-                    for chunk in r.raw.stream(_CHUNK, decode_content=False):
-                        f.write(chunk)
-                        n += len(chunk)
+                    n = _write_behind(f, r.raw.stream(_CHUNK, decode_content=False))
                 except Exception as e:  # urllib3 raises on a connection cut short of Content-Length
                     raise IncompleteResponseError(
                         r.status_code, "Incomplete checkpoint",
