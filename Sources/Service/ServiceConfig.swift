@@ -21,7 +21,7 @@ public struct ServiceConfig: Sendable {
     /// Threads producing checkpoint bytes at once. A stream holds one only while its next chunk is
     /// generated, so a slow reader never holds back other jobs' CPU.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
-    /// Jobs streaming at once (each holds one 8 MiB chunk of generated data until its stream ends; whole tensors only for orthogonal fills and Pretrained copies).
+    /// Jobs streaming at once (each holds 8 MiB of piece buffers until its stream ends; whole tensors only for orthogonal fills and Pretrained copies).
     public var maxStreams = 4 * ProcessInfo.processInfo.activeProcessorCount
     /// Accepted jobs waiting for a stream slot; beyond maxStreams + queueDepth requests get 503.
     public var queueDepth = 64
