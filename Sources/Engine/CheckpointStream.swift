@@ -4,9 +4,10 @@ import Tensors
 /// Pulls a checkpoint file out of a plan, one chunk at a time: the writer's framing bytes around
 /// each tensor's freshly generated data, produced in chunks of about `chunkBytes` (see `FillCursor`).
 /// Memory is bounded by the chunk size, not by the largest tensor (except for the writes produced whole:
-/// orthogonal fills and Pretrained copies): one staging buffer of one chunk, allocated once (64-byte aligned,
-/// never zero-filled) and reused; the values are generated straight into it (see `ValueGenerator.next`)
-/// and copied once, into the caller's buffer.
+/// orthogonal fills and Pretrained copies). `read` and `withNextChunk` use one staging buffer of one chunk,
+/// allocated once (64-byte aligned, never zero-filled) and reused: the values are generated straight into it (see
+/// `ValueGenerator.next`) and copied once, into the caller's buffer or the file. `produce` generates them straight
+/// into the caller's buffer instead (the HTTP layer's pieces), with no staging at all.
 public final class CheckpointStream {
     private var writer: any CheckpointWriter
     private let generator: ValueGenerator
