@@ -229,6 +229,12 @@ def main():
                     cj = json.load(open(cmpj))
                     verdict['torch_vs_http'] = cj['verdict'] if cj['verdict'] != 'DIFFER' else 'DIFFER: ' + '; '.join(cj['problems'][:3])
                 os.remove(outs['torch'])
+                # Diagnostic, not a result: the same request with the body received and discarded (/dev/null), i.e.
+                # the service's side without the client's file write.
+                d = run_measured([py, os.path.join(HERE, 'bench.py'), 'fetch', url, spec, '/dev/null'])
+                if d['rc'] != 0 or not d['json']:
+                    raise SystemExit(f'HTTP fetch to /dev/null failed: {d.get("json")} {d.get("stderr")}')
+                rows.setdefault('discard', []).append({'time_s': d['json']['wall_s']})
                 cl = run_measured([binary, 'init', spec, '-o', outs['cli'], '--workers', str(a.workers)])
                 if cl['rc'] != 0:
                     raise SystemExit(f'CLI failed: {cl.get("stderr")}')
@@ -274,6 +280,7 @@ def main():
                 'torch_rss_mb': max(x['peak_rss_mb'] for x in rows['torch']),
                 'server_rss_mb': proc_hwm_mb(server.pid),
                 'cli_rss_mb': max(x['peak_rss_mb'] for x in rows['cli']),
+                'http_discard_s': med([x['time_s'] for x in rows['discard']]),
                 'tmpfs_write': {'bytes': size, 'time_s': med([x['wall_s'] for x in floor]), 'cpu_s': med([x['cpu_s'] for x in floor])},
                 'include': {'tensor': one, 'time_s': med([x['time_s'] for x in inc_rows]),
                             'cpu_s': med([x['cpu_s'] for x in inc_rows])},
@@ -307,11 +314,14 @@ def markdown(rep):
         lines.append(f"| {c} | {r['params'] / 1e6:.0f}M | {r['torch_s']:.2f} | {r['http_s']:.3f} | **{r['ratio_http']:.1f}×** | {r['cli_s']:.3f} | "
                      f"{r['ratio_cli']:.1f}× | {r['torch_cpu_s']:.2f} | {r['http_server_cpu_s']:.2f} + {r['http_client_cpu_s']:.2f} | "
                      f"{r['cli_cpu_s']:.2f} | {r['torch_rss_mb']:.0f} | {r['server_rss_mb']:.0f} | {r['cli_rss_mb']:.0f} | {ok} |")
-    lines += ['', '| model | file (MB) | writing it to tmpfs from memory, one process (s) | its CPU (s) | HTTP (s) | torch/(that write) |',
-              '|---|---:|---:|---:|---:|---:|']
+    lines += ['', 'Diagnostics (not results): the client\'s file write alone, and the same request with the body discarded.', '',
+              '| model | file (MB) | writing it to tmpfs from memory, one process (s) | its CPU (s) | torch/(that write) | '
+              'HTTP, body to /dev/null (s) | torch/(that) | HTTP to tmpfs (s) |',
+              '|---|---:|---:|---:|---:|---:|---:|---:|']
     for c, r in rep['cases'].items():
         w = r['tmpfs_write']
-        lines.append(f"| {c} | {w['bytes'] / 1e6:.0f} | {w['time_s']:.3f} | {w['cpu_s']:.2f} | {r['http_s']:.3f} | {r['torch_s'] / w['time_s']:.1f}× |")
+        lines.append(f"| {c} | {w['bytes'] / 1e6:.0f} | {w['time_s']:.3f} | {w['cpu_s']:.2f} | {r['torch_s'] / w['time_s']:.1f}× | "
+                     f"{r['http_discard_s']:.3f} | {r['torch_s'] / r['http_discard_s']:.1f}× | {r['http_s']:.3f} |")
     lines += ['', '| model | `--include` (one tensor) | CLI full (s) | CLI include (s) | **include / full** | CPU include (s) | bytes |',
               '|---|---|---:|---:|---:|---:|---|']
     for c, r in rep['cases'].items():
