@@ -59,23 +59,8 @@ public final class CheckpointStream {
 
     /// Copies the next bytes of the current segment (not beyond it) to `out`; returns how many.
     private func copySegment(into out: UnsafeMutableRawBufferPointer) -> Int {
-        guard let to = out.baseAddress else { return 0 }
-        let n: Int
-        if offset < head.count {
-            n = min(out.count, head.count - offset)
-            head.withUnsafeBytes { to.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
-        } else if offset < head.count + dataCount {
-            let at = offset - head.count
-            n = min(out.count, dataCount - at)
-            to.copyMemory(from: staging!.baseAddress! + at, byteCount: n)
-        } else {
-            let at = offset - head.count - dataCount
-            n = min(out.count, tail.count - at)
-            tail.withUnsafeBytes { to.copyMemory(from: $0.baseAddress! + at, byteCount: n) }
-        }
-        offset += n
-        position += UInt64(n)
-        return n
+        guard let to = out.baseAddress, !out.isEmpty else { return 0 }
+        return withSegmentBytes(limit: out.count) { to.copyMemory(from: $0.baseAddress!, byteCount: $0.count); return $0.count }
     }
 
     /// Zero-copy alternative to `read`: calls `body` with the next bytes of the file (at most `limit`), viewed
@@ -86,6 +71,12 @@ public final class CheckpointStream {
         while offset == segmentCount {
             if !(try refill()) { return nil }
         }
+        return try withSegmentBytes(limit: limit, body)
+    }
+
+    /// Calls `body` with the next bytes of the current segment (1 to `limit`, not beyond the segment's head, data or
+    /// tail part) and moves past them. The segment must have bytes left.
+    private func withSegmentBytes<R>(limit: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let result: R, n: Int
         if offset < head.count {
             n = min(limit, head.count - offset)

@@ -17,7 +17,6 @@ final class StreamState: @unchecked Sendable {
     let length: UInt64
     let source: any HTTPStreamSource
     private let chunkBytes: Int
-    private let bufferBytes: Int
     private let connection: OpaquePointer
     private let fd: Int32
     private let lock = NSLock()
@@ -31,7 +30,6 @@ final class StreamState: @unchecked Sendable {
     private var idle: [UnsafeMutableRawBufferPointer] = []
     private var allocated = 0
     private let slots: Int
-    private var buffered = 0
     private var produced: UInt64 = 0
     private(set) var delivered: UInt64 = 0
     private var started = false
@@ -52,9 +50,8 @@ final class StreamState: @unchecked Sendable {
         self.connection = connection
         self.fd = mhd_shim_connection_fd(connection)
         self.chunkBytes = max(4096, chunkBytes)
-        self.bufferBytes = max(self.chunkBytes, bufferBytes)
         // Two at least, so the next piece is produced while MHD sends the current one.
-        self.slots = max(2, self.bufferBytes / self.chunkBytes)
+        self.slots = max(2, bufferBytes / self.chunkBytes)
         self.registry = registry
         self.cancelled = cancelled ? .shutdown : nil
     }
@@ -68,7 +65,7 @@ final class StreamState: @unchecked Sendable {
         resumePending = false
         if cancelled != nil || failure != nil { return MHD_CONTENT_READER_END_WITH_ERROR }
         started = true
-        if buffered == 0 {
+        if ready.isEmpty {   // pieces are never empty
             if produced >= length { return MHD_CONTENT_READER_END_OF_STREAM }
             suspended = true
             MHD_suspend_connection(connection)
@@ -88,7 +85,6 @@ final class StreamState: @unchecked Sendable {
                 headOffset = 0
             }
         }
-        buffered -= written
         delivered += UInt64(written)
         startProducingLocked()
         return written
@@ -179,7 +175,6 @@ final class StreamState: @unchecked Sendable {
             failure = error
         } else {
             ready.append((buffer, piece))
-            buffered += piece.count
             produced += UInt64(piece.count)
         }
         resumeLocked()
@@ -243,7 +238,6 @@ final class StreamState: @unchecked Sendable {
         for p in ready { p.buffer.deallocate() }
         idle = []
         ready = []
-        buffered = 0
     }
 
     deinit { releaseBuffersLocked() }

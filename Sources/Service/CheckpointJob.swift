@@ -23,18 +23,19 @@ final class CheckpointJob: HTTPStreamSource, @unchecked Sendable {
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try byteStream(pieceBytes: buffer.count).read(into: buffer)
+        try byteStream(pieceBytes: nil).read(into: buffer)
     }
 
     func produce(into buffer: UnsafeMutableRawBufferPointer) throws -> Range<Int> {
         try byteStream(pieceBytes: buffer.count).produce(into: buffer)
     }
 
-    /// Created on the first production step, sized for the server's piece buffers.
-    private func byteStream(pieceBytes: Int) -> CheckpointByteStream {
+    /// Created on the first production step: sized for the server's piece buffers when it `produce`s, with the
+    /// default chunks when it `read`s (a read buffer says nothing about the chunk size).
+    private func byteStream(pieceBytes: Int?) -> CheckpointByteStream {
         lock.withLock {
             if let stream { return stream }
-            let created = prepared.makeStream(pieceBytes: pieceBytes)
+            let created = pieceBytes.map(prepared.makeStream(pieceBytes:)) ?? prepared.makeStream()
             stream = created
             return created
         }
