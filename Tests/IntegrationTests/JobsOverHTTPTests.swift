@@ -122,28 +122,11 @@ final class JobsOverHTTPTests: XCTestCase {
 
 // MARK: Helpers
 
-/// A URLSession call with headers, no caching.
+/// `http` with extra headers and no caching; JSON Content-Type only when there is a body.
 func request(_ method: String, _ url: URL, body: Data? = nil, headers: [String: String] = [:],
              timeout: TimeInterval = 60) throws -> (status: Int, headers: [String: String], body: Data) {
-    var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-    r.httpMethod = method
-    r.httpBody = body
-    if body != nil { r.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-    for (k, v) in headers { r.setValue(v, forHTTPHeaderField: k) }
-    let done = DispatchSemaphore(value: 0)
-    let box = ResultBox()
-    uncachedSession.dataTask(with: r) { data, response, error in
-        if let h = response as? HTTPURLResponse {
-            var hs: [String: String] = [:]
-            for (k, v) in h.allHeaderFields { hs["\(k)".lowercased()] = "\(v)" }
-            box.result = (h.statusCode, hs, data ?? Data())
-        }
-        box.failure = error
-        done.signal()
-    }.resume()
-    done.wait()
-    if let result = box.result { return result }
-    throw box.failure ?? URLError(.badServerResponse)
+    try http(method, url, body: body, contentType: body != nil ? "application/json" : nil, headers: headers,
+             timeout: timeout, session: uncachedSession)
 }
 
 let uncachedSession: URLSession = {

@@ -71,15 +71,17 @@ final class ServerProcess: @unchecked Sendable {
 
 /// A blocking HTTP call with URLSession (a real client).
 func http(_ method: String, _ url: URL, body: Data? = nil, contentType: String? = "application/json",
-          timeout: TimeInterval = 120) throws -> (status: Int, headers: [String: String], body: Data)
+          headers: [String: String] = [:], timeout: TimeInterval = 120,
+          session: URLSession = .shared) throws -> (status: Int, headers: [String: String], body: Data)
 {
-    var request = URLRequest(url: url, timeoutInterval: timeout)
+    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
     request.httpMethod = method
     request.httpBody = body
     if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
     let done = DispatchSemaphore(value: 0)
     let box = ResultBox()
-    URLSession.shared.dataTask(with: request) { data, response, error in
+    session.dataTask(with: request) { data, response, error in
         if let r = response as? HTTPURLResponse {
             var headers: [String: String] = [:]
             for (k, v) in r.allHeaderFields { headers["\(k)".lowercased()] = "\(v)" }
