@@ -20,7 +20,11 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
     /// `metadata` is called with candidate data ranges until the header size is stable (the init report embeds byte
     /// ranges that depend on the header length); its result becomes `__metadata__` (string→string, emitted in the
     /// given order; an empty result omits `__metadata__`). It is called at least once and its last result is used.
-    public init(entries: [CheckpointEntry], metadata: ([Range<UInt64>]) -> [(key: String, value: String)]) {
+    /// `metadataEmbedsRanges`: the metadata holds each absolute bound once as a decimal integer and depends on the
+    /// ranges in nothing else (the init report). The fixed point is then predicted from the first call, so
+    /// `metadata` runs twice instead of three or more times, with the same result.
+    public init(entries: [CheckpointEntry], metadataEmbedsRanges: Bool = false,
+                metadata: ([Range<UInt64>]) -> [(key: String, value: String)]) {
         var seen = Set<String>()
         for e in entries {
             precondition(seen.insert(e.name).inserted, "SafetensorsWriter: duplicate tensor name \(e.name)")
@@ -41,11 +45,21 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         // Fixed point on the padded header length N. N never decreases, so this terminates; if the JSON
         // shrinks below a previous N it is simply padded with more spaces (the loader accepts any trailing spaces).
         var n = 0
-        var json: [UInt8] = []
-        while true {
-            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
-            if json.count <= n { break }
+        var json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(0)))
+        if metadataEmbedsRanges && json.count > 0 {
+            // At N the JSON is the first one plus the digits the bounds gain over N = 0: iterate that model (the
+            // same steps the loop below takes) and check the prediction with one real call.
+            let first = json.count
+            while true {
+                let predicted = first + Self.digitGrowth(relative, from: 8, to: 8 + UInt64(n))
+                if predicted <= n { break }
+                n = (predicted + 7) & ~7
+            }
+            if n > 0 { json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n))) }
+        }
+        while json.count > n {
             n = (json.count + 7) & ~7
+            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
         }
         var header: [UInt8] = []
         header.reserveCapacity(8 + n)
@@ -58,19 +72,36 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         self.sequence = WriterSequence(byteCounts: sizes)
     }
 
+    /// Decimal digits the bounds of `ranges` gain when they are shifted by `to` instead of `from`.
+    static func digitGrowth(_ ranges: [Range<UInt64>], from: UInt64, to: UInt64) -> Int {
+        @inline(__always) func digits(_ x: UInt64) -> Int {
+            var d = 1, v = x
+            while v >= 10 { v /= 10; d += 1 }
+            return d
+        }
+        var growth = 0
+        for r in ranges {
+            growth += digits(r.lowerBound + to) - digits(r.lowerBound + from)
+            growth += digits(r.upperBound + to) - digits(r.upperBound + from)
+        }
+        return growth
+    }
+
     static func headerJSON(entries: [CheckpointEntry], relative: [Range<UInt64>], metadata: [(key: String, value: String)]) -> [UInt8] {
-        var header = JSONObject()
+        // Built as a list: names are unique (checked in init), and a keyed insert per tensor would be quadratic.
+        var fields: [(key: String, value: JSONValue)] = []
+        fields.reserveCapacity(entries.count + 1)
         if !metadata.isEmpty {
-            header["__metadata__"] = .object(JSONObject(metadata.map { (key: $0.key, value: .string($0.value)) }))
+            fields.append(("__metadata__", .object(JSONObject(metadata.map { (key: $0.key, value: .string($0.value)) }))))
         }
         for (e, r) in zip(entries, relative) {
-            header[e.name] = [
+            fields.append((e.name, [
                 "dtype": .string(e.dtype.safetensorsName),
                 "shape": .array(e.shape.map { .int(Int64($0)) }),
                 "data_offsets": [.int(Int64(r.lowerBound)), .int(Int64(r.upperBound))],
-            ]
+            ]))
         }
-        return JSONCodec.serializeBytes(.object(header))
+        return JSONCodec.serializeBytes(.object(JSONObject(fields)))
     }
 
     public mutating func prefix(forEntry index: Int) -> [UInt8] {

@@ -79,8 +79,9 @@ public final class PreparedJob: @unchecked Sendable {
         let writer: any CheckpointWriter
         switch plan.request.format {
         case .safetensors:
-            writer = SafetensorsWriter(entries: entries) { ranges in
-                // The report holds byte ranges, which depend on the header length: the writer iterates to a fixed point.
+            writer = SafetensorsWriter(entries: entries, metadataEmbedsRanges: true) { ranges in
+                // The report holds byte ranges (each bound once), which depend on the header length: the writer
+                // finds the fixed point.
                 report = InitReport.make(plan, ranges: ranges, totalBytes: nil)
                 return [(key: "init_report", value: JSONCodec.serialize(report))]
             }

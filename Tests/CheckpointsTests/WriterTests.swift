@@ -115,6 +115,26 @@ final class WriterTests: XCTestCase {
         XCTAssertEqual((json["__metadata__"] as! [String: String])["r"]!.count, (8 + n) % 97)
     }
 
+    func testSafetensorsPredictedFixedPointMatchesTheIteration() {
+        // A report-like metadata (each absolute bound once, escaped into the header as a JSON string) whose bounds
+        // cross digit boundaries (9,999 → 10,000, 99,999 → 100,000) as the header grows: the predicted header
+        // length must be the one the plain iteration finds, with two metadata calls.
+        for (count, nameLength) in [(1, 3), (40, 8), (400, 20), (3000, 12)] {
+            let entries = (0 ..< count).map {
+                CheckpointEntry(name: String(repeating: "n", count: nameLength) + "\($0)", dtype: .float32, shape: [$0 % 50 + 1, 7])
+            }
+            func report(_ ranges: [Range<UInt64>]) -> [(key: String, value: String)] {
+                [(key: "init_report", value: "{\"tensors\":[" + ranges.map { "{\"byte_range\":[\($0.lowerBound),\($0.upperBound)]}" }.joined(separator: ",") + "]}")]
+            }
+            var plainCalls = 0, predictedCalls = 0
+            let plain = SafetensorsWriter(entries: entries) { plainCalls += 1; return report($0) }
+            let predicted = SafetensorsWriter(entries: entries, metadataEmbedsRanges: true) { predictedCalls += 1; return report($0) }
+            XCTAssertEqual(predicted.header, plain.header, "\(count) entries")
+            XCTAssertEqual(predicted.dataRanges, plain.dataRanges)
+            XCTAssertEqual(predictedCalls, 2, "\(count) entries: \(plainCalls) calls without the prediction")
+        }
+    }
+
     // MARK: torch zip
 
     func testTorchZipLayoutAndValues() throws {
