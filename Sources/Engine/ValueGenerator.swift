@@ -17,6 +17,14 @@ final class ValueGenerator {
     /// Ops whose generator snapshot several planned tensors use (tied entries, copy sources): kept until the last.
     private var snapshotUses: [Int: Int] = [:]
 
+    /// Live fills whose start state is the end state of the fill just before them in the stream (`chainedFrom[i] = j`:
+    /// no draw between op j's and op i's). The replay does not twist through op j's draws to snapshot op i: when
+    /// op j's tensor is generated whole first, its final generator *is* op i's start (`endStates[j]`). Otherwise
+    /// op i's stored snapshot, still holding those draws as a pending skip, is settled on use.
+    private var chainedFrom: [Int: Int] = [:]
+    private var chainedTo: [Int: Int] = [:]
+    private var endStates: [Int: CPUGenerator] = [:]
+
     /// True when tensor `t` is generated chunk by chunk: a whole fill (or nothing) followed only by zeroed rows,
     /// whole-tensor scalar ops and constant fills of windows.
     static func isChunked(_ t: PlannedTensor, _ timeline: Timeline, counter: Bool = false) -> Bool {
@@ -60,15 +68,35 @@ final class ValueGenerator {
         // chunked tensor streamed earlier uses the same one.
         live.formUnion(wholeNeeds)
         for op in wholeNeeds { snapshotUses[op] = Int.max }
+        // Ops a chunked tensor starts from with a whole `.fill`: generating that tensor (unsharded) runs exactly
+        // the fill's draws, so its end state is the stream's state after the op.
+        var wholeFills = Set<Int>()
+        if plan.request.shard == nil {
+            for t in plan.tensors where Self.isChunked(t, timeline) {
+                if let b = t.baseOp, case .fill = timeline.ops[b].write { wholeFills.insert(b) }
+            }
+        }
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
         var reseeds = timeline.reseeds[...]
+        var previousRandom: Int?   // the last random op since the last reseed
         for (i, op) in timeline.ops.enumerated() {
             while let r = reseeds.first, r.beforeOp <= i {
                 g = CPUGenerator(seed: UInt64(bitPattern: r.seed))
                 reseeds = reseeds.dropFirst()
+                previousRandom = nil
             }
             guard op.write.isRandom else { continue }
-            if live.contains(i) { g.settle(); snapshots[i] = g }  // the dead draws since the last one: one jump when long
+            if live.contains(i) {
+                if let j = previousRandom, wholeFills.contains(j), wholeFills.contains(i), !wholeNeeds.contains(i) {
+                    chainedFrom[i] = j
+                    chainedTo[j] = i
+                    snapshots[i] = g  // unsettled: the fallback
+                } else {
+                    g.settle()  // the dead draws since the last one: one jump when long
+                    snapshots[i] = g
+                }
+            }
+            previousRandom = i
             let record = timeline.tensors[op.tensor]
             switch op.write {
             case .fill(let fill):
@@ -86,6 +114,11 @@ final class ValueGenerator {
 
     /// The snapshot before op `op`, released after its last use.
     private func takeSnapshot(_ op: Int) -> CPUGenerator? {
+        if let j = chainedFrom[op] {
+            chainedFrom[op] = nil
+            chainedTo[j] = nil
+            if let end = endStates.removeValue(forKey: j) { snapshots[op] = end }
+        }
         let g = snapshots[op]
         if let n = snapshotUses[op], n != Int.max {
             if n <= 1 { snapshots[op] = nil; snapshotUses[op] = nil } else { snapshotUses[op] = n - 1 }
@@ -380,6 +413,9 @@ final class ValueGenerator {
                     encode(UnsafeBufferPointer(values), as: t.outputDType, into: dst)
                 }
             }
+        }
+        if case .cursor(let cursor) = c.source, cursor.isFinished, let b = t.baseOp, chainedTo[b] != nil {
+            endStates[b] = cursor.generator  // the next fill's start (see `chainedFrom`)
         }
         c.emitted += kept
         c.position = start + n
