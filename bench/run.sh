@@ -29,6 +29,8 @@ if [ -z "${NO_BUILD:-}" ]; then
   swift build -c release --product kernelbench --scratch-path "$scratch" >&2
 fi
 
+# Uncommitted changes to anything but this output file (checked before the tables overwrite it).
+dirty="$(git diff --quiet -- . ':(exclude)bench/results.md' 2>/dev/null || echo ' (dirty)')"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 tables="$("$py" bench/bench.py --bin "$scratch/release" --shared "$shared" --tmp "$tmp" --repeat "$repeat" \
   --workers "$workers" --json "$tmp/report.json" "${cases[@]}")"
@@ -38,7 +40,7 @@ torchv="$("$py" -c 'import torch, mmengine; print(f"torch {torch.__version__} ({
 {
   echo "# Benchmark: weightinit vs PyTorch in-process"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$dirty"
   echo "- machine: $(hostname), $cpu, $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB RAM, $(uname -sr); load average (1/5/15 min) $load"
   echo "- $torchv; $(swift --version 2>&1 | head -1); weightinit --workers $workers"
   echo "- command: \`bench/run.sh${*:+ $*}\` (REPEAT=$repeat): medians of $repeat alternating runs (torch, HTTP, CLI), outputs on tmpfs ($tmp)"
