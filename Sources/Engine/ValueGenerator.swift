@@ -68,12 +68,14 @@ final class ValueGenerator {
         // chunked tensor streamed earlier uses the same one.
         live.formUnion(wholeNeeds)
         for op in wholeNeeds { snapshotUses[op] = Int.max }
-        // Ops a chunked tensor starts from with a whole `.fill`: generating that tensor (unsharded) runs exactly
-        // the fill's draws, so its end state is the stream's state after the op.
-        var wholeFills = Set<Int>()
+        // Ops a chunked tensor starts from with a whole `.fill`, with the first stream position of such a tensor:
+        // generating it (unsharded) runs exactly the fill's draws, so its end state is the stream's state after the
+        // op. A fill is chained to the one before it only if that one's tensor also streams first (post-order inits
+        // such as `apply` put a parent's own parameters after its children's); otherwise it is settled here.
+        var wholeFills: [Int: Int] = [:]
         if plan.request.shard == nil {
-            for t in plan.tensors where Self.isChunked(t, timeline) {
-                if let b = t.baseOp, case .fill = timeline.ops[b].write { wholeFills.insert(b) }
+            for (k, t) in plan.tensors.enumerated() where Self.isChunked(t, timeline) {
+                if let b = t.baseOp, case .fill = timeline.ops[b].write, wholeFills[b] == nil { wholeFills[b] = k }
             }
         }
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
@@ -87,7 +89,7 @@ final class ValueGenerator {
             }
             guard op.write.isRandom else { continue }
             if live.contains(i) {
-                if let j = previousRandom, wholeFills.contains(j), wholeFills.contains(i), !wholeNeeds.contains(i) {
+                if let j = previousRandom, let pj = wholeFills[j], let pi = wholeFills[i], pj < pi, !wholeNeeds.contains(i) {
                     chainedFrom[i] = j
                     chainedTo[j] = i
                     snapshots[i] = g  // unsettled: the fallback
