@@ -46,7 +46,7 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         // shrinks below a previous N it is simply padded with more spaces (the loader accepts any trailing spaces).
         var n = 0
         var json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(0)))
-        if metadataEmbedsRanges && json.count > 0 {
+        if metadataEmbedsRanges {
             // At N the JSON is the first one plus the digits the bounds gain over N = 0: iterate that model (the
             // same steps the loop below takes) and check the prediction with one real call.
             let first = json.count
@@ -55,7 +55,7 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
                 if predicted <= n { break }
                 n = (predicted + 7) & ~7
             }
-            if n > 0 { json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n))) }
+            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
         }
         while json.count > n {
             n = (json.count + 7) & ~7

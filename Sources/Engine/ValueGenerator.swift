@@ -54,11 +54,17 @@ final class ValueGenerator {
         var live = Set<Int>()
         var wholeNeeds = Set<Int>()
         var visited = Set<[Int]>()
-        for t in plan.tensors {
+        // Ops a chunked tensor starts from with a whole `.fill`, with the first stream position of such a tensor:
+        // generating it (unsharded) runs exactly the fill's draws, so its end state is the stream's state after the
+        // op. A fill is chained to the one before it only if that one's tensor also streams first (post-order inits
+        // such as `apply` put a parent's own parameters after its children's); otherwise it is settled below.
+        var wholeFills: [Int: Int] = [:]
+        for (k, t) in plan.tensors.enumerated() {
             if Self.isChunked(t, timeline) {
                 if let b = t.baseOp {
                     live.insert(b)
                     snapshotUses[b, default: 0] += 1
+                    if plan.request.shard == nil, case .fill = timeline.ops[b].write, wholeFills[b] == nil { wholeFills[b] = k }
                 }
             } else {
                 StorageEvaluator.neededOps(timeline, t.tensor, before: timeline.ops.count, into: &wholeNeeds, visited: &visited)
@@ -68,16 +74,6 @@ final class ValueGenerator {
         // chunked tensor streamed earlier uses the same one.
         live.formUnion(wholeNeeds)
         for op in wholeNeeds { snapshotUses[op] = Int.max }
-        // Ops a chunked tensor starts from with a whole `.fill`, with the first stream position of such a tensor:
-        // generating it (unsharded) runs exactly the fill's draws, so its end state is the stream's state after the
-        // op. A fill is chained to the one before it only if that one's tensor also streams first (post-order inits
-        // such as `apply` put a parent's own parameters after its children's); otherwise it is settled here.
-        var wholeFills: [Int: Int] = [:]
-        if plan.request.shard == nil {
-            for (k, t) in plan.tensors.enumerated() where Self.isChunked(t, timeline) {
-                if let b = t.baseOp, case .fill = timeline.ops[b].write, wholeFills[b] == nil { wholeFills[b] = k }
-            }
-        }
         var g = CPUGenerator(seed: UInt64(bitPattern: plan.request.seed))
         var reseeds = timeline.reseeds[...]
         var previousRandom: Int?   // the last random op since the last reseed

@@ -71,9 +71,7 @@ final class GoldenOverHTTPTests: XCTestCase {
     }
 
     func embeddedReport(_ body: Data) throws -> JSONValue {
-        let bytes = [UInt8](body)
-        let n = bytes[0..<8].enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
-        let header = try JSONCodec.parse(Array(bytes[8..<(8 + n)]))
+        let header = try JSONCodec.parse(safetensorsParts(body).header)
         return try JSONCodec.parse(header.objectValue!["__metadata__"]!.objectValue!["init_report"]!.stringValue!)
     }
 }
