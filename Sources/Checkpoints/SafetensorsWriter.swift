@@ -45,7 +45,8 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         // Fixed point on the padded header length N. N never decreases, so this terminates; if the JSON
         // shrinks below a previous N it is simply padded with more spaces (the loader accepts any trailing spaces).
         var n = 0
-        var json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(0)))
+        let tensorsJSON = Self.tensorsJSON(entries: entries, relative: relative)   // the same at every N
+        var json = Self.headerJSON(tensors: tensorsJSON, metadata: metadata(absolute(0)))
         if metadataEmbedsRanges {
             // At N the JSON is the first one plus the digits the bounds gain over N = 0: iterate that model (the
             // same steps the loop below takes) and check the prediction with one real call.
@@ -55,11 +56,11 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
                 if predicted <= n { break }
                 n = (predicted + 7) & ~7
             }
-            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
+            json = Self.headerJSON(tensors: tensorsJSON, metadata: metadata(absolute(n)))
         }
         while json.count > n {
             n = (json.count + 7) & ~7
-            json = Self.headerJSON(entries: entries, relative: relative, metadata: metadata(absolute(n)))
+            json = Self.headerJSON(tensors: tensorsJSON, metadata: metadata(absolute(n)))
         }
         var header: [UInt8] = []
         header.reserveCapacity(8 + n)
@@ -87,13 +88,23 @@ public struct SafetensorsWriter: CheckpointWriter, Sendable {
         return growth
     }
 
-    static func headerJSON(entries: [CheckpointEntry], relative: [Range<UInt64>], metadata: [(key: String, value: String)]) -> [UInt8] {
+    /// The header's JSON: `{"__metadata__":{...},` then the members of `tensors` (an object's JSON text).
+    static func headerJSON(tensors: [UInt8], metadata: [(key: String, value: String)]) -> [UInt8] {
+        guard !metadata.isEmpty else { return tensors }
+        var json = JSONCodec.serializeBytes(.object(JSONObject([
+            (key: "__metadata__", value: .object(JSONObject(metadata.map { (key: $0.key, value: .string($0.value)) }))),
+        ])))
+        guard tensors.count > 2 else { return json }   // `{}`: no tensors
+        json[json.count - 1] = UInt8(ascii: ",")
+        json.append(contentsOf: tensors.dropFirst())
+        return json
+    }
+
+    /// The tensors' part of the header, as one JSON object.
+    static func tensorsJSON(entries: [CheckpointEntry], relative: [Range<UInt64>]) -> [UInt8] {
         // Built as a list: names are unique (checked in init), and a keyed insert per tensor would be quadratic.
         var fields: [(key: String, value: JSONValue)] = []
-        fields.reserveCapacity(entries.count + 1)
-        if !metadata.isEmpty {
-            fields.append(("__metadata__", .object(JSONObject(metadata.map { (key: $0.key, value: .string($0.value)) }))))
-        }
+        fields.reserveCapacity(entries.count)
         for (e, r) in zip(entries, relative) {
             fields.append((e.name, [
                 "dtype": .string(e.dtype.safetensorsName),

@@ -124,6 +124,10 @@ final class ValueGenerator {
         return g
     }
 
+    /// The generator of a fill that draws nothing (constants): copied, not seeded per tensor (a seed is ~1 µs,
+    /// hundreds of norm layers per model).
+    private static let unusedGenerator = CPUGenerator(seed: 0)
+
     /// Default chunk budget: a tensor is produced in pieces of at most about this many bytes.
     static let defaultChunkBytes = 8 << 20
 
@@ -296,7 +300,7 @@ final class ValueGenerator {
                 break  // zeroRow; a base is a whole fill or a checkpoint copy
             }
         }
-        var cursor = FillCursor(fill: fill, shape: record.shape, generator: generator ?? CPUGenerator(seed: 0))
+        var cursor = FillCursor(fill: fill, shape: record.shape, generator: generator ?? Self.unusedGenerator)
         // A shard: skip the draws before its first element (as far as torch's blocks allow), never compute them.
         cursor.usesWideDraws = record.dtype == .float64
         if runs.elements > 0 { cursor.skip(to: runs.first) }

@@ -17,6 +17,7 @@ public final class HTTPServer: @unchecked Sendable {
     public let config: HTTPServerConfig
     private let handler: any HTTPHandler
     let streams = StreamRegistry()
+    let pieceBuffers: PieceBufferPool
 
     private let lock = NSLock()
     private var daemon: OpaquePointer?
@@ -28,6 +29,8 @@ public final class HTTPServer: @unchecked Sendable {
     public init(config: HTTPServerConfig, handler: any HTTPHandler) {
         self.config = config
         self.handler = handler
+        let pieceBytes = max(4096, config.streamChunkBytes)
+        pieceBuffers = PieceBufferPool(bufferBytes: pieceBytes, maxIdle: config.idleBufferBytes / pieceBytes)
     }
 
     /// The bound port (the real one when `config.port` was 0); 0 before `start()`.
@@ -201,7 +204,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
         case .stream(let length, let source):
             let state = StreamState(length: length, source: source, connection: connection,
-                                    chunkBytes: config.streamChunkBytes, bufferBytes: config.streamBufferBytes,
+                                    pool: pieceBuffers, bufferBytes: config.streamBufferBytes,
                                     registry: streams, cancelled: streams.closing)
             let cls = Unmanaged.passRetained(state).toOpaque()
             mhdResponse = MHD_create_response_from_callback(length, max(4096, config.responseBlockBytes),

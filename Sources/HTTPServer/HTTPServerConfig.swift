@@ -24,6 +24,9 @@ public struct HTTPServerConfig: Sendable {
     /// Bytes of piece buffers a stream may fill ahead of a slow reader (at least two buffers); production pauses
     /// while they are all full.
     public var streamBufferBytes: Int = 8 << 20
+    /// Bytes of piece buffers kept for later streams once theirs ended (a fresh buffer costs a page fault per 4 KiB
+    /// on its first fill). Memory is bounded by the live streams' buffers plus this.
+    public var idleBufferBytes: Int = 16 << 20
     /// MHD's block size for a streamed response: how much its content reader copies out of a piece at a time.
     public var responseBlockBytes: Int = 256 << 10
     /// How often suspended streams are checked for a peer that went away (MHD cannot see it).

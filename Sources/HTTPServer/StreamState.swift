@@ -17,6 +17,7 @@ final class StreamState: @unchecked Sendable {
     let length: UInt64
     let source: any HTTPStreamSource
     private let chunkBytes: Int
+    private let pool: PieceBufferPool
     private let connection: OpaquePointer
     private let fd: Int32
     private let lock = NSLock()
@@ -25,8 +26,8 @@ final class StreamState: @unchecked Sendable {
     /// Pieces produced and not yet handed to MHD, in order; `headOffset` bytes of the first are handed.
     private var ready: [(buffer: UnsafeMutableRawBufferPointer, range: Range<Int>)] = []
     private var headOffset = 0
-    /// Piece buffers not in use. At most `slots` are ever allocated (lazily, then reused: a fresh allocation per
-    /// piece costs a page fault per 4 KiB), all freed when the stream ends.
+    /// Piece buffers not in use. At most `slots` are ever taken from the server's pool (lazily, then reused: a fresh
+    /// allocation per piece costs a page fault per 4 KiB), all given back when the stream ends.
     private var idle: [UnsafeMutableRawBufferPointer] = []
     private var allocated = 0
     private let slots: Int
@@ -44,12 +45,13 @@ final class StreamState: @unchecked Sendable {
     private var outcome: HTTPStreamOutcome = .notStarted
 
     init(length: UInt64, source: any HTTPStreamSource, connection: OpaquePointer,
-         chunkBytes: Int, bufferBytes: Int, registry: StreamRegistry, cancelled: Bool) {
+         pool: PieceBufferPool, bufferBytes: Int, registry: StreamRegistry, cancelled: Bool) {
         self.length = length
         self.source = source
         self.connection = connection
         self.fd = mhd_shim_connection_fd(connection)
-        self.chunkBytes = max(4096, chunkBytes)
+        self.pool = pool
+        self.chunkBytes = pool.bufferBytes
         // Two at least, so the next piece is produced while MHD sends the current one.
         self.slots = max(2, bufferBytes / self.chunkBytes)
         self.registry = registry
@@ -139,7 +141,7 @@ final class StreamState: @unchecked Sendable {
         if let b = idle.popLast() {
             buffer = b
         } else {
-            buffer = .allocate(byteCount: chunkBytes, alignment: 64)
+            buffer = pool.take()
             allocated += 1
         }
         reading = true
@@ -234,8 +236,7 @@ final class StreamState: @unchecked Sendable {
 
     /// MHD reads no more (the connection is done) and no production step holds a buffer (not `reading`).
     private func releaseBuffersLocked() {
-        for b in idle { b.deallocate() }
-        for p in ready { p.buffer.deallocate() }
+        pool.give(idle + ready.map(\.buffer))
         idle = []
         ready = []
     }

@@ -83,16 +83,57 @@ struct JSONWriter {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
-            // Copies the runs between escapes in bulk (reports write thousands of plain names).
-            var start = 0
-            for i in bytes.indices where bytes[i] < 0x20 || bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "\\") {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
-                escape(bytes[i])
-                start = i + 1
+            // One counting pass, then the escaped text written through a pointer into a buffer of that size: a report
+            // embedded as a string (the safetensors header) has an escape every few bytes.
+            let (special, controls) = Self.countSpecials(bytes)
+            guard special > 0 else { out.append(contentsOf: bytes); return }
+            // At most 1 extra byte per special, 5 for a control (`\u00XX`).
+            let escaped = [UInt8](unsafeUninitializedCapacity: bytes.count &+ special &+ 4 &* controls) { o, count in
+                var j = 0
+                for b in bytes {
+                    guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { o[j] = b; j += 1; continue }
+                    o[j] = UInt8(ascii: "\\")
+                    if let c = Self.shortEscape(b) {
+                        o[j + 1] = c
+                        j += 2
+                    } else {
+                        o[j + 1] = UInt8(ascii: "u"); o[j + 2] = UInt8(ascii: "0"); o[j + 3] = UInt8(ascii: "0")
+                        o[j + 4] = Self.hex[Int(b >> 4)]; o[j + 5] = Self.hex[Int(b & 0xF)]
+                        j += 6
+                    }
+                }
+                count = j
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            out.append(contentsOf: escaped)
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Bytes that need an escape (`"`, `\\`, controls) and how many of them are controls. Selects, not branches,
+    /// so the loop vectorizes.
+    @inline(__always)
+    private static func countSpecials(_ bytes: UnsafeBufferPointer<UInt8>) -> (special: Int, controls: Int) {
+        var special: UInt32 = 0, controls: UInt32 = 0
+        for b in bytes {
+            let ctl: UInt32 = b < 0x20 ? 1 : 0
+            special &+= ctl | (b == UInt8(ascii: "\"") ? 1 : 0) | (b == UInt8(ascii: "\\") ? 1 : 0)
+            controls &+= ctl
+        }
+        return (Int(special), Int(controls))
+    }
+
+    /// The letter after the backslash for the two-character escapes, nil for `\u00XX`.
+    @inline(__always)
+    private static func shortEscape(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
+        case 0x0A: UInt8(ascii: "n")
+        case 0x0D: UInt8(ascii: "r")
+        case 0x09: UInt8(ascii: "t")
+        case 0x08: UInt8(ascii: "b")
+        case 0x0C: UInt8(ascii: "f")
+        default: nil
+        }
     }
 
     /// Decimal digits straight into `out` (no String per number: reports hold thousands of shapes and offsets).
@@ -108,23 +149,6 @@ struct JSONWriter {
                 n += 1
             } while m > 0
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
-        }
-    }
-
-    private mutating func escape(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-            out.append(UInt8(ascii: "\\"))
-            out.append(byte)
-        case 0x0A: append("\\n")
-        case 0x0D: append("\\r")
-        case 0x09: append("\\t")
-        case 0x08: append("\\b")
-        case 0x0C: append("\\f")
-        default:
-            append("\\u00")
-            out.append(Self.hex[Int(byte >> 4)])
-            out.append(Self.hex[Int(byte & 0xF)])
         }
     }
 }

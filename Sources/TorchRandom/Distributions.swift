@@ -13,7 +13,21 @@ public enum Distributions {
     /// `fma(x, f32(to) − f32(from), f32(from))` with x = (r & 0xFFFFFF)·2⁻²⁴; a result equal to `to` becomes `from`.
     /// Runs on `ParallelFill.workers` threads for large buffers (same bytes, same final state: see `ParallelFill`).
     public static func uniform(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
-        ParallelFill.split(out, &g, align: 1) { part, pg, _ in uniformSerial(part, from: from, to: to, &pg) }
+        ParallelFill.split(out, &g, align: 1, words: { uniformFromWords($0, from: from, to: to) },
+                           last: { part, pg in uniformSerial(part, from: from, to: to, &pg) })
+    }
+
+    /// `uniformSerial` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts).
+    static func uniformFromWords(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double) {
+        guard let p = out.baseAddress else { return }
+        let f = Float(from), t = Float(to)
+        let d = t - f
+        let raw = UnsafeMutableRawPointer(p)
+        for i in 0..<out.count {  // vectorized like uniformSerial's loop
+            let x = Float(Int32(bitPattern: MT19937.temper(raw.load(fromByteOffset: 4 &* i, as: UInt32.self)) & 0xFF_FFFF)) * 0x1p-24
+            let v = f.addingProduct(x, d)
+            raw.storeBytes(of: v == t ? f : v, toByteOffset: 4 &* i, as: Float.self)
+        }
     }
 
     /// `uniform` on the calling thread.
@@ -100,13 +114,8 @@ public enum Distributions {
         if out.count < 16 { normalSerial(out, mean: mean, std: std, &g); return }
         // Every part starts on a block of 16 and only the last one holds the numel % 16 tail, so each part is
         // torch's kernel on it: numel(part) draws (+ 16 for the tail, last part only).
-        ParallelFill.split(out, &g, align: 16) { part, pg, last in
-            if last {
-                normalSerial(part, mean: mean, std: std, &pg)
-            } else {
-                normalBlocks(part, mean: mean, std: std, &pg)
-            }
-        }
+        ParallelFill.split(out, &g, align: 16, words: { normalBlocksFromWords($0, mean: mean, std: std) },
+                           last: { part, pg in normalSerial(part, mean: mean, std: std, &pg) })
     }
 
     /// `normal` on the calling thread.
@@ -142,14 +151,38 @@ public enum Distributions {
         while i < full {
             let m = min(normalTile, full &- i)
             g.engine.fillUnit24(p + i, m)
-            var b = 0
-            while b &+ 32 <= m {
-                AVX2Math.normalFill32Lanes(p + (i &+ b), mean: mf, std: sf)
-                b &+= 32
-            }
-            if b < m { AVX2Math.normalFill16Lanes(p + (i &+ b), mean: mf, std: sf) }
+            transformTile(p + i, m, mean: mf, std: sf)
             i &+= m
         }
+    }
+
+    /// `normalBlocks` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts;
+    /// `out.count` a multiple of 16).
+    static func normalBlocksFromWords(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double) {
+        guard let p = out.baseAddress else { return }
+        let mf = Float(mean), sf = Float(std)
+        let raw = UnsafeMutableRawPointer(p)
+        var i = 0
+        while i < out.count {
+            let m = min(normalTile, out.count &- i)
+            for t in i..<(i &+ m) {  // fillUnit24's conversion, in place
+                let w = MT19937.temper(raw.load(fromByteOffset: 4 &* t, as: UInt32.self))
+                raw.storeBytes(of: Float(Int32(bitPattern: w & 0xFF_FFFF)) * 0x1p-24, toByteOffset: 4 &* t, as: Float.self)
+            }
+            transformTile(p + i, m, mean: mf, std: sf)
+            i &+= m
+        }
+    }
+
+    /// torch's normal_fill_16 on each block of 16 of `m` uniforms at `p` (m a multiple of 16), in place.
+    @inline(__always)
+    static func transformTile(_ p: UnsafeMutablePointer<Float>, _ m: Int, mean mf: Float, std sf: Float) {
+        var b = 0
+        while b &+ 32 <= m {
+            AVX2Math.normalFill32Lanes(p + b, mean: mf, std: sf)
+            b &+= 32
+        }
+        if b < m { AVX2Math.normalFill16Lanes(p + b, mean: mf, std: sf) }
     }
 
     /// Elements per tile of the fast float32 normal_ (a multiple of 16; 16 KiB stays in L1).

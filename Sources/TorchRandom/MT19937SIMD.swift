@@ -70,6 +70,16 @@ extension MT19937 {
         }
     }
 
+    /// The next `count` untempered words (the twisted state, before tempering) copied to `out`, in stream order: the
+    /// state advances past them exactly as `skipSequential(count)` would. A parallel part records its words this way
+    /// while it advances to the next part's start, so each word is twisted once (see `ParallelFill`).
+    @inlinable
+    public mutating func captureWords(_ out: UnsafeMutableRawPointer, _ count: Int) {
+        forEachRun(count) { src, k, done in
+            (out + 4 &* done).copyMemory(from: src, byteCount: 4 &* k)
+        }
+    }
+
     /// `count` tempered draws stored at `out` (raw 32-bit outputs, stream order).
     @inlinable
     public mutating func fillWords(_ out: UnsafeMutablePointer<UInt32>, _ count: Int) {

@@ -24,6 +24,22 @@ public enum ParallelFill {
     /// every part but the last draws one number per element); `g` ends as the last part leaves it.
     static func split<T>(_ out: UnsafeMutableBufferPointer<T>, _ g: inout CPUGenerator, align: Int,
                          _ body: @escaping (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void) {
+        split(out, &g, align: align, words: nil, body)
+    }
+
+    /// `split` for float32 kernels that draw one 32-bit word per element: every part but the last is handed to
+    /// `words` holding its own untempered words (one per element, in the part's memory), recorded while its thread
+    /// advanced to the next part's start (`MT19937.captureWords`), so no word is twisted twice. The last part, with
+    /// its kernel's tail, goes to `last` with its generator.
+    static func split(_ out: UnsafeMutableBufferPointer<Float>, _ g: inout CPUGenerator, align: Int,
+                      words: @escaping (UnsafeMutableBufferPointer<Float>) -> Void,
+                      last: @escaping (UnsafeMutableBufferPointer<Float>, inout CPUGenerator) -> Void) {
+        split(out, &g, align: align, words: words) { part, pg, _ in last(part, &pg) }
+    }
+
+    private static func split<T>(_ out: UnsafeMutableBufferPointer<T>, _ g: inout CPUGenerator, align: Int,
+                                 words: ((UnsafeMutableBufferPointer<T>) -> Void)?,
+                                 _ body: @escaping (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void) {
         let n = out.count
         guard workers > 1, n >= max(minElements, 2 * align), let base = out.baseAddress else { body(out, &g, true); return }
         let size = max(align, min(partElements, max(minElements / 2, 1)) / align * align)
@@ -31,19 +47,28 @@ public enum ParallelFill {
         let threads = min(workers, parts)
         let chain = PartChain(parts: parts, first: g)
         defer { chain.release() }
-        let job = UnsafeSendable(Job(body: body, base: base, count: n, size: size, parts: parts, chain: chain))
+        let job = UnsafeSendable(Job(body: body, words: words, base: base, count: n, size: size, parts: parts, chain: chain))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let j = job.value
             while let k = j.chain.take() {
                 var pg = j.chain.state(k)
                 let lo = k * j.size, hi = k == j.parts - 1 ? j.count : lo + j.size
-                if k + 1 < j.parts {
+                let part = UnsafeMutableBufferPointer(start: j.base + lo, count: hi - lo)
+                guard k + 1 < j.parts else {
+                    j.body(part, &pg, true)
+                    j.chain.finish(pg)
+                    continue
+                }
+                if let words = j.words {
+                    pg.engine.captureWords(UnsafeMutableRawPointer(part.baseAddress!), hi - lo)
+                    j.chain.publish(k + 1, pg)
+                    words(part)
+                } else {
                     var next = pg
                     next.engine.skip(hi - lo)
                     j.chain.publish(k + 1, next)
+                    j.body(part, &pg, false)
                 }
-                j.body(UnsafeMutableBufferPointer(start: j.base + lo, count: hi - lo), &pg, k == j.parts - 1)
-                if k == j.parts - 1 { j.chain.finish(pg) }
             }
         }
         g = chain.result
@@ -59,6 +84,7 @@ public enum ParallelFill {
 
     struct Job<T> {
         let body: (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void
+        let words: ((UnsafeMutableBufferPointer<T>) -> Void)?
         let base: UnsafeMutablePointer<T>
         let count: Int, size: Int, parts: Int
         let chain: PartChain

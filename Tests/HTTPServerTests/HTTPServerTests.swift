@@ -116,6 +116,32 @@ import Testing
         #expect(server.activeStreams == 0)
     }
 
+    /// Streams hand their piece buffers back to the server's pool: the next stream fills the same memory (no fresh
+    /// pages to fault in) and still sends exactly its own bytes; the pool never keeps more than its cap.
+    @Test func laterStreamsReuseThePieceBuffers() throws {
+        let (server, handler) = try startServer {
+            $0.streamChunkBytes = 64 << 10
+            $0.streamBufferBytes = 256 << 10
+        }
+        defer { server.stop() }
+        #expect(server.pieceBuffers.idleCount == 0)
+        for (n, size) in [1_000_003, 700_001].enumerated() {
+            let r = try rawRequest(port: server.port, "GET", "/stream?size=\(size)")
+            #expect(r.complete && r.body.count == size)
+            #expect(r.body.enumerated().allSatisfy { $0.element == patternByte(UInt64($0.offset)) }, "stream \(n)")
+            #expect(eventually { handler.lastSource?.ended == .completed && server.activeStreams == 0 })
+            // At most the stream's four slots were ever taken; the second stream takes them again.
+            #expect((1...4).contains(server.pieceBuffers.idleCount), "idle \(server.pieceBuffers.idleCount)")
+        }
+        let pool = PieceBufferPool(bufferBytes: 4096, maxIdle: 2)
+        let taken = (0..<3).map { _ in pool.take() }
+        pool.give(taken)
+        #expect(pool.idleCount == 2)
+        let again = pool.take()
+        #expect(taken.prefix(2).contains { $0.baseAddress == again.baseAddress })
+        pool.give([again])
+    }
+
     @Test func emptyStreamCompletes() throws {
         let (server, _) = try startServer()
         defer { server.stop() }

@@ -381,3 +381,23 @@ final class JSONPointerTests: XCTestCase {
         XCTAssertEqual(v[p], "x")
     }
 }
+
+/// String escaping in the writer: RFC 8259's escapes exactly, everything else raw, at every position of long and
+/// short strings (the writer counts escapes in one pass and writes through a pointer); jansson reads it all back.
+final class JSONWriterEscapeTests: XCTestCase {
+    func testEscapesAreExactAndRoundTrip() throws {
+        XCTAssertEqual(JSONCodec.serialize(.string("a\"b\\c\n\r\t\u{8}\u{C}\u{1}\u{1F} é✓")),
+                       #""a\"b\\c\n\r\t\b\f\u0001\u001f é✓""#)
+        XCTAssertEqual(JSONCodec.serialize(.string("")), #""""#)
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "\"", "\\", "\n", "\u{1}", "\u{1F}", "é", "✓", " ", "{", "\t", "\u{7F}"]
+        for length in [1, 2, 31, 32, 33, 64, 100, 1000, 5000] {
+            for _ in 0..<5 {
+                let s = String((0..<length).map { _ in alphabet.randomElement(using: &rng)! })
+                let json = JSONCodec.serialize(.array([.string(s), .object(JSONObject([(key: s, value: .int(1))]))]))
+                XCTAssertFalse(json.utf8.contains { $0 < 0x20 }, "raw control in \(json)")
+                XCTAssertEqual(try JSONCodec.parse(json), .array([.string(s), .object(JSONObject([(key: s, value: .int(1))]))]))
+            }
+        }
+    }
+}
