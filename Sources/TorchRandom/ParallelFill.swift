@@ -8,8 +8,8 @@ import Dispatch
 /// Parallel generation inside one fill: a large buffer is cut into parts of about `partElements`; `workers`
 /// threads take parts in order, as they become free (a thread slowed by other load just takes fewer parts).
 /// Part k starts from the generator state after the draws of parts 0..<k: the thread that takes part k finds
-/// that state published, publishes part k+1's (a copy advanced by part k's draws: sequential twists, or
-/// jump-ahead when long, `MT19937.skip`) and then fills part k with the serial kernel. Draws are
+/// that state published, twists through part k's words (recording them in part k's memory), publishes the state
+/// it reached as part k+1's, and then turns the recorded words into part k's values. Draws are
 /// position-determined, so the bytes and the final generator state (the last part's) are the serial kernel's at
 /// any worker count and part size. Kernels that touch the spare (per-element path) never come here.
 public enum ParallelFill {
@@ -20,54 +20,35 @@ public enum ParallelFill {
     /// Elements per part (rounded to the kernel's alignment); at most `minElements / 2`.
     nonisolated(unsafe) public static var partElements = 1 << 17
 
-    /// Calls `body(part, generator, isLast)` for consecutive parts of `out` (boundaries multiples of `align`;
-    /// every part but the last draws one number per element); `g` ends as the last part leaves it.
-    static func split<T>(_ out: UnsafeMutableBufferPointer<T>, _ g: inout CPUGenerator, align: Int,
-                         _ body: @escaping (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void) {
-        split(out, &g, align: align, words: nil, body)
-    }
-
-    /// `split` for float32 kernels that draw one 32-bit word per element: every part but the last is handed to
-    /// `words` holding its own untempered words (one per element, in the part's memory), recorded while its thread
-    /// advanced to the next part's start (`MT19937.captureWords`), so no word is twisted twice. The last part, with
-    /// its kernel's tail, goes to `last` with its generator.
+    /// Fills `out` with a float32 kernel that draws one 32-bit word per element, in consecutive parts (boundaries
+    /// multiples of `align`). Every part but the last is handed to `words` holding its own untempered words (one per
+    /// element, in the part's memory), recorded while its thread advanced to the next part's start
+    /// (`MT19937.captureWords`), so no word is twisted twice. The last part, with the kernel's tail, goes to `last`
+    /// with its generator; `g` ends as `last` leaves it.
     static func split(_ out: UnsafeMutableBufferPointer<Float>, _ g: inout CPUGenerator, align: Int,
                       words: @escaping (UnsafeMutableBufferPointer<Float>) -> Void,
                       last: @escaping (UnsafeMutableBufferPointer<Float>, inout CPUGenerator) -> Void) {
-        split(out, &g, align: align, words: words) { part, pg, _ in last(part, &pg) }
-    }
-
-    private static func split<T>(_ out: UnsafeMutableBufferPointer<T>, _ g: inout CPUGenerator, align: Int,
-                                 words: ((UnsafeMutableBufferPointer<T>) -> Void)?,
-                                 _ body: @escaping (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void) {
         let n = out.count
-        guard workers > 1, n >= max(minElements, 2 * align), let base = out.baseAddress else { body(out, &g, true); return }
+        guard workers > 1, n >= max(minElements, 2 * align), let base = out.baseAddress else { last(out, &g); return }
         let size = max(align, min(partElements, max(minElements / 2, 1)) / align * align)
         let parts = max(2, n / size)  // the last part takes the remainder
         let threads = min(workers, parts)
         let chain = PartChain(parts: parts, first: g)
         defer { chain.release() }
-        let job = UnsafeSendable(Job(body: body, words: words, base: base, count: n, size: size, parts: parts, chain: chain))
+        let job = UnsafeSendable(Job(words: words, last: last, base: base, count: n, size: size, parts: parts, chain: chain))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let j = job.value
             while let k = j.chain.take() {
                 var pg = j.chain.state(k)
                 let lo = k * j.size, hi = k == j.parts - 1 ? j.count : lo + j.size
                 let part = UnsafeMutableBufferPointer(start: j.base + lo, count: hi - lo)
-                guard k + 1 < j.parts else {
-                    j.body(part, &pg, true)
-                    j.chain.finish(pg)
-                    continue
-                }
-                if let words = j.words {
-                    pg.engine.captureWords(UnsafeMutableRawPointer(part.baseAddress!), hi - lo)
+                if k + 1 < j.parts {
+                    pg.engine.captureWords(UnsafeMutableRawPointer(j.base + lo), hi - lo)
                     j.chain.publish(k + 1, pg)
-                    words(part)
+                    j.words(part)
                 } else {
-                    var next = pg
-                    next.engine.skip(hi - lo)
-                    j.chain.publish(k + 1, next)
-                    j.body(part, &pg, false)
+                    j.last(part, &pg)
+                    j.chain.finish(pg)
                 }
             }
         }
@@ -82,10 +63,10 @@ public enum ParallelFill {
         DispatchQueue.concurrentPerform(iterations: w) { k in f.value((count * k / w)..<(count * (k + 1) / w)) }
     }
 
-    struct Job<T> {
-        let body: (UnsafeMutableBufferPointer<T>, inout CPUGenerator, Bool) -> Void
-        let words: ((UnsafeMutableBufferPointer<T>) -> Void)?
-        let base: UnsafeMutablePointer<T>
+    struct Job {
+        let words: (UnsafeMutableBufferPointer<Float>) -> Void
+        let last: (UnsafeMutableBufferPointer<Float>, inout CPUGenerator) -> Void
+        let base: UnsafeMutablePointer<Float>
         let count: Int, size: Int, parts: Int
         let chain: PartChain
     }

@@ -296,8 +296,9 @@ final class ParallelFillTests: XCTestCase {
         }
     }
 
-    /// Long parts: the part generators are jumped (past `MT19937.jumpThreshold`), not stepped.
-    func testSplitWithJumpedParts() {
+    /// Parts longer than `MT19937.jumpThreshold` (and a start state with a pending skip that long): each part's words
+    /// are still recorded as its thread twists through them, and the first part's start is settled by a jump.
+    func testSplitWithLongParts() {
         ParallelFill.workers = 2
         ParallelFill.minElements = 8192
         ParallelFill.partElements = 3000
@@ -305,7 +306,9 @@ final class ParallelFillTests: XCTestCase {
         defer { MT19937.jumpThreshold = 1 << 22 }
         let n = 2 * (MT19937.jumpThreshold + 4099)
         var x = [Float](repeating: 0, count: n), y = x
-        var g = CPUGenerator(seed: 1), h = g
+        var g = CPUGenerator(seed: 1)
+        g.skip(3 * MT19937.jumpThreshold + 5)
+        var h = g
         x.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: 0, to: 1, &g) }
         y.withUnsafeMutableBufferPointer { Distributions.uniformSerial($0, from: 0, to: 1, &h) }
         XCTAssertTrue(x.map(\.bitPattern) == y.map(\.bitPattern))
