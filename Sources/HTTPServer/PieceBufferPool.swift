@@ -25,9 +25,9 @@ final class PieceBufferPool: @unchecked Sendable {
     func give(_ buffers: [UnsafeMutableRawBufferPointer]) {
         guard !buffers.isEmpty else { return }
         let surplus: ArraySlice<UnsafeMutableRawBufferPointer> = lock.locked {
-            let keep = min(buffers.count, maxIdle - idle.count)
-            idle.append(contentsOf: buffers.prefix(max(0, keep)))
-            return buffers.dropFirst(max(0, keep))
+            let keep = max(0, min(buffers.count, maxIdle - idle.count))
+            idle.append(contentsOf: buffers.prefix(keep))
+            return buffers.dropFirst(keep)
         }
         for b in surplus { b.deallocate() }
     }

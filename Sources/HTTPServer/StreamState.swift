@@ -16,7 +16,6 @@ final class StreamState: @unchecked Sendable {
 
     let length: UInt64
     let source: any HTTPStreamSource
-    private let chunkBytes: Int
     private let pool: PieceBufferPool
     private let connection: OpaquePointer
     private let fd: Int32
@@ -51,9 +50,8 @@ final class StreamState: @unchecked Sendable {
         self.connection = connection
         self.fd = mhd_shim_connection_fd(connection)
         self.pool = pool
-        self.chunkBytes = pool.bufferBytes
         // Two at least, so the next piece is produced while MHD sends the current one.
-        self.slots = max(2, bufferBytes / self.chunkBytes)
+        self.slots = max(2, bufferBytes / pool.bufferBytes)
         self.registry = registry
         self.cancelled = cancelled ? .shutdown : nil
     }

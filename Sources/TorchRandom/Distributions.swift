@@ -24,9 +24,8 @@ public enum Distributions {
         let d = t - f
         let raw = UnsafeMutableRawPointer(p)
         for i in 0..<out.count {  // vectorized like uniformSerial's loop
-            let x = Float(Int32(bitPattern: MT19937.temper(raw.load(fromByteOffset: 4 &* i, as: UInt32.self)) & 0xFF_FFFF)) * 0x1p-24
-            let v = f.addingProduct(x, d)
-            raw.storeBytes(of: v == t ? f : v, toByteOffset: 4 &* i, as: Float.self)
+            let x = MT19937.unit24(untempered: raw.load(fromByteOffset: 4 &* i, as: UInt32.self))
+            raw.storeBytes(of: uniformValue(x, from: f, span: d, to: t), toByteOffset: 4 &* i, as: Float.self)
         }
     }
 
@@ -38,11 +37,16 @@ public enum Distributions {
         g.engine.forEachRun(out.count) { src, k, done in
             let o = p + done
             for i in 0..<k {  // vectorized by LLVM (temper, convert, vfmadd, compare/blend)
-                let x = Float(Int32(bitPattern: MT19937.temper(src[i]) & 0xFF_FFFF)) * 0x1p-24
-                let v = f.addingProduct(x, d)
-                o[i] = v == t ? f : v
+                o[i] = uniformValue(MT19937.unit24(untempered: src[i]), from: f, span: d, to: t)
             }
         }
+    }
+
+    /// torch's float uniform_ of one unit draw x: fma(x, to − from, from), and `to` itself becomes `from`.
+    @inline(__always)
+    static func uniformValue(_ x: Float, from f: Float, span d: Float, to t: Float) -> Float {
+        let v = f.addingProduct(x, d)
+        return v == t ? f : v
     }
 
     /// The scalar reference of `uniform` (float32): one draw at a time through `MT19937.generate`.
@@ -166,8 +170,8 @@ public enum Distributions {
         while i < out.count {
             let m = min(normalTile, out.count &- i)
             for t in i..<(i &+ m) {  // fillUnit24's conversion, in place
-                let w = MT19937.temper(raw.load(fromByteOffset: 4 &* t, as: UInt32.self))
-                raw.storeBytes(of: Float(Int32(bitPattern: w & 0xFF_FFFF)) * 0x1p-24, toByteOffset: 4 &* t, as: Float.self)
+                let w = raw.load(fromByteOffset: 4 &* t, as: UInt32.self)
+                raw.storeBytes(of: MT19937.unit24(untempered: w), toByteOffset: 4 &* t, as: Float.self)
             }
             transformTile(p + i, m, mean: mf, std: sf)
             i &+= m

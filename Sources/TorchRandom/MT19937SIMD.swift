@@ -60,13 +60,20 @@ extension MT19937 {
         index = i
     }
 
-    /// `count` draws as torch's float uniforms in [0, 1): (r & 0xFFFFFF)·2⁻²⁴, stored at `out`.
-    /// (A plain lane loop: LLVM vectorizes it 8-wide — temper, vcvtdq2ps, vmulps — and handles the tails.)
+    /// One untempered word as torch's float uniform in [0, 1): (tempered & 0xFFFFFF)·2⁻²⁴. In lane loops LLVM
+    /// vectorizes it 8-wide (temper, vcvtdq2ps, vmulps): the Int32 conversion is exact for 24 bits and has a vector
+    /// instruction, the unsigned one does not.
+    @inlinable @inline(__always)
+    public static func unit24(untempered word: UInt32) -> Float {
+        Float(Int32(bitPattern: temper(word) & 0xFF_FFFF)) * 0x1p-24
+    }
+
+    /// `count` draws as torch's float uniforms in [0, 1) (`unit24`), stored at `out`.
     @inlinable
     public mutating func fillUnit24(_ out: UnsafeMutablePointer<Float>, _ count: Int) {
         forEachRun(count) { src, k, done in
             let o = out + done
-            for t in 0..<k { o[t] = Float(Int32(bitPattern: MT19937.temper(src[t]) & 0xFF_FFFF)) * 0x1p-24 }
+            for t in 0..<k { o[t] = MT19937.unit24(untempered: src[t]) }
         }
     }
 
