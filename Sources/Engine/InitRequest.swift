@@ -1,7 +1,7 @@
 import JSON
 import Tensors
 
-/// The request body: `{"model" | "program", "seed"?, "dtype"?, "format"?}` (SPEC.md §5, docs/programs.md).
+/// The request body: `{"model" | "program", "seed"?, "dtype"?, "format"?, …}` (SPEC.md §5, docs/programs.md).
 public struct InitRequest: Sendable {
     /// What to build: a model spec (module tree with init_cfg) or a traced program.
     public enum Source: Sendable {
@@ -40,7 +40,17 @@ public struct InitRequest: Sendable {
     /// Only this slice of each tensor is sent (nil: whole tensors).
     public var shard: ShardSpec?
 
-    public static let keys = ["model", "program", "seed", "dtype", "format", "init_cfg", "include", "rng", "shard"]
+    /// `"mkl"`: the code path Intel MKL takes in the reference torch (the caller's), for the inits torch computes with
+    /// MKL: `erfinv_` (trunc-normal by erfinv) and `orthogonal_` (QR). "sse4_2" (default) is reproduced: MKL takes it
+    /// on AMD CPUs, and on any CPU with `MKL_ENABLE_INSTRUCTIONS=SSE4_2`. On Intel CPUs MKL takes "avx2" or "avx512"
+    /// (its erfinv differs in about 1 value in 4,000 or 140), and "other" is a torch without MKL: those refuse the two
+    /// inits (`MKLPath.refusal`); every other init is the same bytes on every path.
+    public enum MKLPath: String, Sendable, CaseIterable {
+        case sse4_2, avx2, avx512, other
+    }
+    public var mkl: MKLPath = .sse4_2
+
+    public static let keys = ["model", "program", "seed", "dtype", "format", "init_cfg", "include", "rng", "shard", "mkl"]
     public static let dtypes: [DType] = [.float32, .float16, .bfloat16, .float64]
 
     /// Validates the body; `defaultFormat` applies when the body has no "format".
@@ -100,6 +110,13 @@ public struct InitRequest: Sendable {
         case let v?:
             throw SpecError(.invalid, at: JSONPointer(["rng"]),
                             "rng must be torch or counter, got \(v.stringValue.map { "'\($0)'" } ?? v.typeName)")
+        }
+        switch o["mkl"] {
+        case nil, .null?: break
+        case .string(let s)? where MKLPath(rawValue: s) != nil: mkl = MKLPath(rawValue: s)!
+        case let v?:
+            throw SpecError(.invalid, at: JSONPointer(["mkl"]),
+                            "mkl must be one of \(MKLPath.allCases.map(\.rawValue).joined(separator: ", ")), got \(v.stringValue.map { "'\($0)'" } ?? v.typeName)")
         }
         switch o["shard"] {
         case nil, .null?: shard = nil

@@ -111,6 +111,16 @@ public final class Plan: @unchecked Sendable {
             let kept = try include.select(planned.map(\.record.name), at: JSONPointer(["include"]))
             planned = kept.map { planned[$0] }
         }
+        if request.mkl != .sse4_2 {
+            for t in planned {
+                for op in [t.baseOp].compactMap({ $0 }) + t.edits {
+                    if let what = InitRequest.MKLPath.dependentInit(timeline.ops[op].write) {
+                        let origin = timeline.origins[timeline.ops[op].origin]
+                        throw SpecError(.rejected, at: origin.pointer, InitRequest.MKLPath.refusal(request.mkl, what: what, tensor: t.record.name))
+                    }
+                }
+            }
+        }
         let streams = request.rng == .counter ? CounterStreams(timeline: timeline, seed: request.seed, entries: entries) : nil
         let plan = Plan(request: request, root: root, timeline: timeline, tensors: planned, pretrained: pretrained,
                         counterStreams: streams)

@@ -9,6 +9,9 @@ each of 0, ±0.5, ±1, and specials. Deterministic (seeded).
     python make_erfinv_sample.py     # from this directory, with the reference venv
 """
 import base64, os, re
+# torch computes erfinv_ and orthogonal_ with Intel MKL, whose code path depends on the CPU: pin the one the
+# service reproduces (docs/spec.md "MKL"), before torch loads MKL.
+os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
 import numpy as np
 import torch
 

@@ -7,6 +7,9 @@ Every array in the manifest is {"off": byte offset into torch_ref.bin, "n": coun
 float32 values are stored as their u32 bit patterns, float64 as u64 bit patterns.
 """
 import json, math, os, struct, sys, warnings
+# torch computes erfinv_ and orthogonal_ with Intel MKL, whose code path depends on the CPU: pin the one the
+# service reproduces (docs/spec.md "MKL"), before torch loads MKL.
+os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
 import numpy as np
 import torch
 from mmengine.model.weight_init import trunc_normal_ as mm_trunc_normal_

@@ -19,6 +19,9 @@ import hashlib
 import json
 import logging
 import os
+# torch computes erfinv_ and orthogonal_ with Intel MKL, whose code path depends on the CPU: pin the one the
+# service reproduces (docs/spec.md "MKL"), before torch loads MKL.
+os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
 import re
 import sys
 

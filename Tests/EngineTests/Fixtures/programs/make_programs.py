@@ -6,6 +6,9 @@ expected state dict is torch's, never ours. Run with the project venv:
 Writes <name>.json = {"request": {"program", "seed"}, "expected": {dtype: {entry: hex bytes}}, "init_info": {...}}.
 """
 import base64, json, math, os, struct
+# torch computes erfinv_ and orthogonal_ with Intel MKL, whose code path depends on the CPU: pin the one the
+# service reproduces (docs/spec.md "MKL"), before torch loads MKL.
+os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
 import numpy as np
 import torch
 

@@ -12,11 +12,12 @@ from .fanout import download_parallel
 
 __version__ = "0.1.0"
 
-__all__ = ["trace", "trace_program", "spec_from_module", "replay", "initialize", "download",
+__all__ = ["trace", "trace_program", "spec_from_module", "replay", "mkl_path", "initialize", "download",
            "plan", "initializers", "load_checkpoint", "StateDict", "Download", "DEFAULT_TIMEOUT",
            "WeightInitError", "IncompleteResponseError", "UnsupportedModuleError", "download_parallel", "__version__"]
 
-_LAZY = {"trace": "tracing", "trace_program": "tracing", "spec_from_module": "tracing", "replay": "replayer"}
+_LAZY = {"trace": "tracing", "trace_program": "tracing", "spec_from_module": "tracing", "replay": "replayer",
+         "mkl_path": "mkl"}
 
 
 def __getattr__(name):  # the tracer imports torch: only on first use

@@ -16,6 +16,7 @@ from torch.utils._device import DeviceContext
 from torch.utils._python_dispatch import _disable_current_modes
 
 from .errors import UnsupportedModuleError
+from .mkl import mkl_path
 from .recorder import PROGRAM_VERSION, Recorder, _dtype_name
 
 __all__ = ["trace", "trace_program", "spec_from_module"]
@@ -23,12 +24,15 @@ __all__ = ["trace", "trace_program", "spec_from_module"]
 
 def trace(factory: Callable[..., nn.Module], *args, seed: Optional[int] = None, init_weights: Optional[bool] = None,
           dtype: Optional[str] = None, format: Optional[str] = None, **kwargs) -> Dict[str, Any]:
-    """The request body (`{"program", "seed"?, "dtype"?, "format"?}`) for `factory(*args, **kwargs)`.
+    """The request body (`{"program", "seed"?, "dtype"?, "format"?, "mkl"?}`) for `factory(*args, **kwargs)`.
 
     `init_weights`: call `m.init_weights()` after construction; default: exactly when `m` is an MMEngine
     `BaseModule`. Raises `UnsupportedModuleError` for anything the service could not reproduce bit for bit.
     """
     body: Dict[str, Any] = {"program": trace_program(factory, *args, init_weights=init_weights, **kwargs)}
+    path = mkl_path()
+    if path != "sse4_2":  # the service then refuses erfinv_/orthogonal_ inits this torch computes differently
+        body["mkl"] = path
     if seed is not None:
         body["seed"] = int(seed)
     if dtype is not None:
