@@ -12,6 +12,14 @@ let cpuFlags: [String] = []
 // The numeric targets are optimized in debug builds too: the test suites generate hundreds of MB through them
 // (real models in the Python client tests), which unoptimized Swift makes ~10x slower.
 let kernelSettings: [SwiftSetting] = [.unsafeFlags(cpuFlags), .unsafeFlags(["-O"], .when(configuration: .debug))]
+// TorchRandomAVX512 compiles TorchRandom's inlinable float32 loops again for AVX-512 (chosen at run time when the CPU
+// has it: CPUCapability). Without -mprefer-vector-width=512 LLVM's Skylake tuning keeps 256-bit vectors.
+#if arch(x86_64)
+let avx512Flags = ["-target-cpu", "skylake-avx512", "-Xcc", "-mprefer-vector-width=512"]
+#else
+let avx512Flags: [String] = []
+#endif
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(avx512Flags), .unsafeFlags(["-O"], .when(configuration: .debug))]
 
 // Dependencies point one way: executable → service → engine → domain → primitives.
 // Only CJansson/JSON and CMicroHTTPD/CMicroHTTPDShim/HTTPServer touch C.
@@ -39,13 +47,14 @@ let package = Package(
         // The domain: pure Swift.
         .target(name: "Tensors", swiftSettings: kernelSettings),
         .target(name: "TorchRandom", dependencies: ["Tensors"], swiftSettings: kernelSettings),
+        .target(name: "TorchRandomAVX512", dependencies: ["TorchRandom"], swiftSettings: avx512Settings),
         .target(name: "TorchInit", dependencies: ["Tensors", "TorchRandom"], swiftSettings: kernelSettings),
         .target(name: "Model", dependencies: ["JSON", "Tensors", "TorchInit"]),
         // Traced programs (docs/programs.md): parsed, validated and compiled to the same timeline as a spec.
         .target(name: "Program", dependencies: ["JSON", "Tensors", "TorchInit", "Model"]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "JSON"], linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MMEngine", dependencies: ["JSON", "Tensors", "TorchInit", "Model", "Checkpoints"]),
-        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchInit", "Model", "Program", "MMEngine", "Checkpoints"]),
+        .target(name: "Engine", dependencies: ["JSON", "Tensors", "TorchRandom", "TorchRandomAVX512", "TorchInit", "Model", "Program", "MMEngine", "Checkpoints"]),
 
         // The service and the command line.
         // The service knows the engine only through the `InitializationBackend` protocol;
@@ -64,10 +73,10 @@ let package = Package(
         ]),
 
         // Kernel throughput (bench/kernels.sh): not part of the product.
-        .executableTarget(name: "kernelbench", dependencies: ["TorchRandom", "TorchInit"], path: "bench/kernelbench",
+        .executableTarget(name: "kernelbench", dependencies: ["TorchRandom", "TorchRandomAVX512", "TorchInit"], path: "bench/kernelbench",
                           swiftSettings: kernelSettings),
 
-        .testTarget(name: "TorchRandomTests", dependencies: ["TorchRandom", "Tensors"]),
+        .testTarget(name: "TorchRandomTests", dependencies: ["TorchRandom", "TorchRandomAVX512", "Tensors"]),
         .testTarget(name: "TorchInitTests", dependencies: ["TorchInit", "TorchRandom", "Tensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         // A raw HTTP/1.1 client over sockets, shared by the HTTP and service tests.

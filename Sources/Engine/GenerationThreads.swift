@@ -1,4 +1,5 @@
 import TorchRandom
+import TorchRandomAVX512
 
 /// Threads one request's generation may use (`--workers`): large fills (normal_, uniform_, and the elementwise
 /// trunc-normal transform) are split across them inside each chunk, each part starting from a skipped or
@@ -14,4 +15,8 @@ public enum GenerationThreads {
         get { ParallelFill.minElements }
         set { ParallelFill.minElements = max(1, newValue) }
     }
+
+    /// Installs the build of the float32 loops for `requested` ("avx2", "avx512"; nil or "auto": the widest this CPU
+    /// runs) and returns its name. Same bytes with either; call it once at startup.
+    public static func useCPUCapability(_ requested: String?) throws -> String { try CPUCapability.select(requested) }
 }

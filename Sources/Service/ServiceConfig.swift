@@ -21,6 +21,8 @@ public struct ServiceConfig: Sendable {
     /// Threads producing checkpoint bytes at once. A stream holds one only while its next chunk is
     /// generated, so a slow reader never holds back other jobs' CPU.
     public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Which build of the random kernels the process runs ("avx2", "avx512"), for the startup log.
+    public var cpuCapability: String?
     /// Jobs streaming at once (each holds 8 MiB of piece buffers until its stream ends; whole tensors only for orthogonal fills and Pretrained copies).
     public var maxStreams = 4 * ProcessInfo.processInfo.activeProcessorCount
     /// Accepted jobs waiting for a stream slot; beyond maxStreams + queueDepth requests get 503.

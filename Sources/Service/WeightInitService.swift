@@ -96,7 +96,7 @@ public final class WeightInitService: @unchecked Sendable {
         logger.info("listening", metadata: [
             "host": .string(config.host), "port": .stringConvertible(mainPort), "ops_port": .stringConvertible(opsPort),
             "workers": .stringConvertible(config.workers), "max_streams": .stringConvertible(jobs.workers), "queue_depth": .stringConvertible(jobs.depth),
-            "version": .string(backend.version),
+            "version": .string(backend.version), "cpu_capability": .string(config.cpuCapability ?? "-"),
             "auth": .string(config.accessControl.isEnabled ? "bearer (\(config.accessControl.tokens.count) tokens)" : "off"),
         ])
     }

@@ -1,33 +1,34 @@
 /// Scalar, bit-exact emulation of ATen's AVX2 `normal_fill_16_AVX2` (avx_mathfun `log256_ps` / `sincos256_ps`
-/// with GCC's FMA contraction), float32 round-to-nearest-even throughout.
+/// with GCC's FMA contraction), float32 round-to-nearest-even throughout. Inlinable, constants included, so
+/// `CPUKernels.build` compiles these lanes for the instruction set of the module it is inlined into.
 @usableFromInline
 enum AVX2Math {
     // log
-    @usableFromInline static let sqrthf = Float(bitPattern: 0x3F35_04F3)
-    @usableFromInline static let lp0 = Float(bitPattern: 0x3D90_21BB)
-    @usableFromInline static let lp1 = Float(bitPattern: 0xBDEB_D1B8)
-    @usableFromInline static let lp2 = Float(bitPattern: 0x3DEF_251A)
-    @usableFromInline static let lp3 = Float(bitPattern: 0xBDFE_5D4F)
-    @usableFromInline static let lp4 = Float(bitPattern: 0x3E11_E9BF)
-    @usableFromInline static let lp5 = Float(bitPattern: 0xBE2A_AE50)
-    @usableFromInline static let lp6 = Float(bitPattern: 0x3E4C_CEAC)
-    @usableFromInline static let lp7 = Float(bitPattern: 0xBE7F_FFFC)
-    @usableFromInline static let lp8 = Float(bitPattern: 0x3EAA_AAAA)
-    @usableFromInline static let lq1 = Float(bitPattern: 0xB95E_8083)
-    @usableFromInline static let lq2 = Float(bitPattern: 0x3F31_8000)
+    @inlinable static var sqrthf: Float { Float(bitPattern: 0x3F35_04F3) }
+    @inlinable static var lp0: Float { Float(bitPattern: 0x3D90_21BB) }
+    @inlinable static var lp1: Float { Float(bitPattern: 0xBDEB_D1B8) }
+    @inlinable static var lp2: Float { Float(bitPattern: 0x3DEF_251A) }
+    @inlinable static var lp3: Float { Float(bitPattern: 0xBDFE_5D4F) }
+    @inlinable static var lp4: Float { Float(bitPattern: 0x3E11_E9BF) }
+    @inlinable static var lp5: Float { Float(bitPattern: 0xBE2A_AE50) }
+    @inlinable static var lp6: Float { Float(bitPattern: 0x3E4C_CEAC) }
+    @inlinable static var lp7: Float { Float(bitPattern: 0xBE7F_FFFC) }
+    @inlinable static var lp8: Float { Float(bitPattern: 0x3EAA_AAAA) }
+    @inlinable static var lq1: Float { Float(bitPattern: 0xB95E_8083) }
+    @inlinable static var lq2: Float { Float(bitPattern: 0x3F31_8000) }
     // sincos
-    @usableFromInline static let minusDP1 = Float(bitPattern: 0xBF49_0000)
-    @usableFromInline static let minusDP2 = Float(bitPattern: 0xB97D_A000)
-    @usableFromInline static let minusDP3 = Float(bitPattern: 0xB322_2169)
-    @usableFromInline static let sp0 = Float(bitPattern: 0xB94C_A1F9)
-    @usableFromInline static let sp1 = Float(bitPattern: 0x3C08_839E)
-    @usableFromInline static let sp2 = Float(bitPattern: 0xBE2A_AAA3)
-    @usableFromInline static let cp0 = Float(bitPattern: 0x37CC_F5CE)
-    @usableFromInline static let cp1 = Float(bitPattern: 0xBAB6_061A)
-    @usableFromInline static let cp2 = Float(bitPattern: 0x3D2A_AAA5)
-    @usableFromInline static let fopi = Float(bitPattern: 0x3FA2_F983)
-    @usableFromInline static let twoPi = Float(bitPattern: 0x40C9_0FDB)
-    @usableFromInline static let fltMin = Float(bitPattern: 0x0080_0000)
+    @inlinable static var minusDP1: Float { Float(bitPattern: 0xBF49_0000) }
+    @inlinable static var minusDP2: Float { Float(bitPattern: 0xB97D_A000) }
+    @inlinable static var minusDP3: Float { Float(bitPattern: 0xB322_2169) }
+    @inlinable static var sp0: Float { Float(bitPattern: 0xB94C_A1F9) }
+    @inlinable static var sp1: Float { Float(bitPattern: 0x3C08_839E) }
+    @inlinable static var sp2: Float { Float(bitPattern: 0xBE2A_AAA3) }
+    @inlinable static var cp0: Float { Float(bitPattern: 0x37CC_F5CE) }
+    @inlinable static var cp1: Float { Float(bitPattern: 0xBAB6_061A) }
+    @inlinable static var cp2: Float { Float(bitPattern: 0x3D2A_AAA5) }
+    @inlinable static var fopi: Float { Float(bitPattern: 0x3FA2_F983) }
+    @inlinable static var twoPi: Float { Float(bitPattern: 0x40C9_0FDB) }
+    @inlinable static var fltMin: Float { Float(bitPattern: 0x0080_0000) }
 
     /// avx_mathfun `log256_ps` for x > 0.
     @inline(__always) @usableFromInline

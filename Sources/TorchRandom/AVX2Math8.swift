@@ -1,7 +1,7 @@
 /// Branch-free lane-loop form of `AVX2Math.normalFill16` (same float operations lane by lane, hence bit-identical),
 /// written so LLVM can vectorize it (8 lanes = one AVX2 register when built for an AVX2/FMA target).
 extension AVX2Math {
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func normalFill16Lanes(_ q: UnsafeMutablePointer<Float>, mean: Float, std: Float) {
         var u1 = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
         var u2 = u1, outC = u1, outS = u1
@@ -29,7 +29,7 @@ extension AVX2Math {
     }
 
     /// One lane: uniform pair → (out[j], out[j+8]).
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func lane(_ ua: Float, _ ub: Float, _ mean: Float, _ std: Float) -> (Float, Float) {
         // log256(1 − ua)
         let x0 = 1 - ua
@@ -92,7 +92,7 @@ extension AVX2Math {
     /// Two consecutive blocks of 16 (`q[0..<32]`) at once: the same lane function on 16 lanes, so the two blocks'
     /// dependency chains interleave (more instruction-level parallelism than one block at a time). Bit-identical to
     /// two `normalFill16Lanes` calls.
-    @inline(__always) @usableFromInline
+    @inlinable @inline(__always)
     static func normalFill32Lanes(_ q: UnsafeMutablePointer<Float>, mean: Float, std: Float) {
         typealias T16 = (Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float, Float)
         var u1: T16 = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)

@@ -13,28 +13,24 @@ public enum Distributions {
     /// `fma(x, f32(to) − f32(from), f32(from))` with x = (r & 0xFFFFFF)·2⁻²⁴; a result equal to `to` becomes `from`.
     /// Runs on `ParallelFill.workers` threads for large buffers (same bytes, same final state: see `ParallelFill`).
     public static func uniform(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
-        ParallelFill.split(out, &g, align: 1, words: { uniformFromWords($0, from: from, to: to) },
-                           last: { part, pg in uniformSerial(part, from: from, to: to, &pg) })
-    }
-
-    /// `uniformSerial` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts).
-    static func uniformFromWords(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double) {
-        guard let p = out.baseAddress else { return }
-        let f = Float(from), t = Float(to)
-        let d = t - f
-        let raw = UnsafeMutableRawPointer(p)
-        for i in 0..<out.count {  // vectorized like uniformSerial's loop
-            let x = MT19937.unit24(untempered: raw.load(fromByteOffset: 4 &* i, as: UInt32.self))
-            raw.storeBytes(of: uniformValue(x, from: f, span: d, to: t), toByteOffset: 4 &* i, as: Float.self)
-        }
+        let k = CPUKernels.active, f = Float(from), t = Float(to)
+        ParallelFill.split(out, &g, align: 1, words: { k.uniformFromWords($0, f, t) },
+                           last: { part, pg in k.uniform(part, f, t, &pg.engine) })
     }
 
     /// `uniform` on the calling thread.
     public static func uniformSerial(_ out: UnsafeMutableBufferPointer<Float>, from: Double, to: Double, _ g: inout CPUGenerator) {
-        guard let p = out.baseAddress, out.count > 0 else { return }
-        let f = Float(from), t = Float(to)
+        guard out.count > 0 else { return }
+        CPUKernels.active.uniform(out, Float(from), Float(to), &g.engine)
+    }
+
+    /// `uniformSerial`'s loop (`CPUKernels`): `out.count` draws from `e`.
+    @inlinable @inline(__always)
+    static func uniformLoop<Build>(_ out: UnsafeMutableBufferPointer<Float>, from f: Float, to t: Float, _ e: inout MT19937,
+                                   _: Build.Type) {
+        guard let p = out.baseAddress else { return }
         let d = t - f
-        g.engine.forEachRun(out.count) { src, k, done in
+        e.forEachRun(out.count) { src, k, done in
             let o = p + done
             for i in 0..<k {  // vectorized by LLVM (temper, convert, vfmadd, compare/blend)
                 o[i] = uniformValue(MT19937.unit24(untempered: src[i]), from: f, span: d, to: t)
@@ -42,8 +38,20 @@ public enum Distributions {
         }
     }
 
+    /// `uniformLoop` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts).
+    @inlinable @inline(__always)
+    static func uniformFromWordsLoop<Build>(_ out: UnsafeMutableBufferPointer<Float>, from f: Float, to t: Float, _: Build.Type) {
+        guard let p = out.baseAddress else { return }
+        let d = t - f
+        let raw = UnsafeMutableRawPointer(p)
+        for i in 0..<out.count {  // vectorized like uniformLoop's loop
+            let x = MT19937.unit24(untempered: raw.load(fromByteOffset: 4 &* i, as: UInt32.self))
+            raw.storeBytes(of: uniformValue(x, from: f, span: d, to: t), toByteOffset: 4 &* i, as: Float.self)
+        }
+    }
+
     /// torch's float uniform_ of one unit draw x: fma(x, to − from, from), and `to` itself becomes `from`.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func uniformValue(_ x: Float, from f: Float, span d: Float, to t: Float) -> Float {
         let v = f.addingProduct(x, d)
         return v == t ? f : v
@@ -118,7 +126,8 @@ public enum Distributions {
         if out.count < 16 { normalSerial(out, mean: mean, std: std, &g); return }
         // Every part starts on a block of 16 and only the last one holds the numel % 16 tail, so each part is
         // torch's kernel on it: numel(part) draws (+ 16 for the tail, last part only).
-        ParallelFill.split(out, &g, align: 16, words: { normalBlocksFromWords($0, mean: mean, std: std) },
+        let k = CPUKernels.active, mf = Float(mean), sf = Float(std)
+        ParallelFill.split(out, &g, align: 16, words: { k.normalBlocksFromWords($0, mf, sf) },
                            last: { part, pg in normalSerial(part, mean: mean, std: std, &pg) })
     }
 
@@ -130,9 +139,9 @@ public enum Distributions {
             normalPerElement(n, mean: mean, std: std, &g) { i, v in p[i] = Float(v) }
             return
         }
-        normalBlocks(UnsafeMutableBufferPointer(start: p, count: n / 16 * 16), mean: mean, std: std, &g)
+        let mf = Float(mean), sf = Float(std)
+        CPUKernels.active.normalBlocks(UnsafeMutableBufferPointer(start: p, count: n / 16 * 16), mf, sf, &g.engine)
         if n % 16 != 0 {
-            let mf = Float(mean), sf = Float(std)
             g.engine.skipSequential(n % 16)
             let q = p + (n - 16)
             g.engine.fillUnit24(q, 16)
@@ -140,31 +149,32 @@ public enum Distributions {
         }
     }
 
-    /// The full blocks of 16 of torch's float32 fill (`out.count` a multiple of 16): `out.count` draws.
-    @inline(__always)
-    static func normalBlocks(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double, _ g: inout CPUGenerator) {
+    /// The full blocks of 16 of torch's float32 fill (`out.count` a multiple of 16): `out.count` draws from `e`
+    /// (`CPUKernels`' loop).
+    @inlinable @inline(__always)
+    static func normalBlocksLoop<Build>(_ out: UnsafeMutableBufferPointer<Float>, mean mf: Float, std sf: Float, _ e: inout MT19937,
+                                        _: Build.Type) {
         guard let p = out.baseAddress, out.count > 0 else { return }
-        let n = out.count
         // torch: draw all numel uniforms into the output, transform each full block of 16 in place, then (if numel % 16 ≠ 0)
         // draw 16 fresh uniforms into the last 16 slots and transform them. Here the same draws, in the same order,
         // go tile by tile (L1-resident) and are transformed right away; the numel % 16 uniforms the tail overwrites
         // are skipped, not converted.
-        let mf = Float(mean), sf = Float(std)
-        let full = n / 16 * 16
+        let full = out.count / 16 * 16
         var i = 0
         while i < full {
             let m = min(normalTile, full &- i)
-            g.engine.fillUnit24(p + i, m)
+            e.fillUnit24(p + i, m)
             transformTile(p + i, m, mean: mf, std: sf)
             i &+= m
         }
     }
 
-    /// `normalBlocks` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts;
+    /// `normalBlocksLoop` on draws already in `out` as untempered words (one per element, `ParallelFill`'s parts;
     /// `out.count` a multiple of 16).
-    static func normalBlocksFromWords(_ out: UnsafeMutableBufferPointer<Float>, mean: Double, std: Double) {
+    @inlinable @inline(__always)
+    static func normalBlocksFromWordsLoop<Build>(_ out: UnsafeMutableBufferPointer<Float>, mean mf: Float, std sf: Float,
+                                                 _: Build.Type) {
         guard let p = out.baseAddress else { return }
-        let mf = Float(mean), sf = Float(std)
         let raw = UnsafeMutableRawPointer(p)
         var i = 0
         while i < out.count {
@@ -179,7 +189,7 @@ public enum Distributions {
     }
 
     /// torch's normal_fill_16 on each block of 16 of `m` uniforms at `p` (m a multiple of 16), in place.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func transformTile(_ p: UnsafeMutablePointer<Float>, _ m: Int, mean mf: Float, std sf: Float) {
         var b = 0
         while b &+ 32 <= m {
@@ -190,7 +200,7 @@ public enum Distributions {
     }
 
     /// Elements per tile of the fast float32 normal_ (a multiple of 16; 16 KiB stays in L1).
-    static let normalTile = 4096
+    @inlinable static var normalTile: Int { 4096 }
 
     /// The reference of `normal` (float32): torch's order literally (all draws through `MT19937.generate`, then
     /// the blocks, then the tail).

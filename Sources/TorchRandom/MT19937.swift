@@ -93,13 +93,10 @@ public struct MT19937: Sendable {
     /// Advance `n` outputs without tempering (whole blocks are only twisted).
     public mutating func skipSequential(_ n: Int) {
         precondition(n >= 0, "MT19937.skip: negative count")
-        var total = index + n
+        let total = index + n
         if total <= 624 { index = total; return }
-        var i = index
-        withWords { s in
-            while total > 624 { MT19937.twist8(s); total -= 624 }
-            i = total
-        }
-        index = i
+        let blocks = (total - 1) / 624   // twists until at most 624 of the block are used
+        withWords { s in CPUKernels.active.twist(s, blocks) }
+        index = total - 624 * blocks
     }
 }

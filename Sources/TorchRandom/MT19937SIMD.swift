@@ -32,6 +32,12 @@ extension MT19937 {
         s[623] = mix1(s[623], s[0], s[396])
     }
 
+    /// `times` twists of the state (`CPUKernels.build`, specialized for `Build`).
+    @inlinable @inline(__always)
+    static func twist8<Build>(_ s: UnsafeMutablePointer<UInt32>, times: Int, _: Build.Type) {
+        for _ in 0..<times { twist8(s) }
+    }
+
     @inlinable @inline(__always)
     static func temper8(_ x: U8) -> U8 {
         var y = x
@@ -69,7 +75,7 @@ extension MT19937 {
     }
 
     /// `count` draws as torch's float uniforms in [0, 1) (`unit24`), stored at `out`.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func fillUnit24(_ out: UnsafeMutablePointer<Float>, _ count: Int) {
         forEachRun(count) { src, k, done in
             let o = out + done
@@ -80,8 +86,12 @@ extension MT19937 {
     /// The next `count` untempered words (the twisted state, before tempering) copied to `out`, in stream order: the
     /// state advances past them exactly as `skipSequential(count)` would. A parallel part records its words this way
     /// while it advances to the next part's start, so each word is twisted once (see `ParallelFill`).
-    @inlinable
-    public mutating func captureWords(_ out: UnsafeMutableRawPointer, _ count: Int) {
+    @inlinable @inline(__always)
+    public mutating func captureWords(_ out: UnsafeMutableRawPointer, _ count: Int) { captureWords(out, count, Self.self) }
+
+    /// `captureWords` specialized for `Build` (`CPUKernels.build`).
+    @inlinable @inline(__always)
+    mutating func captureWords<Build>(_ out: UnsafeMutableRawPointer, _ count: Int, _: Build.Type) {
         forEachRun(count) { src, k, done in
             (out + 4 &* done).copyMemory(from: src, byteCount: 4 &* k)
         }

@@ -30,11 +30,16 @@ public enum ParallelFill {
                       last: @escaping (UnsafeMutableBufferPointer<Float>, inout CPUGenerator) -> Void) {
         let n = out.count
         guard workers > 1, n >= max(minElements, 2 * align), let base = out.baseAddress else { last(out, &g); return }
-        let size = max(align, min(partElements, max(minElements / 2, 1)) / align * align)
-        let parts = max(2, n / size)  // the last part takes the remainder
+        // Parts of about `partElements`, in whole rounds of `workers` so no thread is left idle while another fills
+        // a double-length last part (a 2 MiB piece used to split 1 + 1 + 2).
+        let target = max(align, min(partElements, max(minElements / 2, 1)))
+        let rounds = max(1, (n / target + workers - 1) / workers)
+        let parts = min(rounds * workers, n / align)
+        let size = n / parts / align * align  // the last part takes the remainder (under `parts · align` more)
         let threads = min(workers, parts)
         let chain = PartChain(parts: parts, first: g)
         defer { chain.release() }
+        let capture = CPUKernels.active.captureWords
         let job = UnsafeSendable(Job(words: words, last: last, base: base, count: n, size: size, parts: parts, chain: chain))
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             let j = job.value
@@ -43,7 +48,7 @@ public enum ParallelFill {
                 let lo = k * j.size, hi = k == j.parts - 1 ? j.count : lo + j.size
                 let part = UnsafeMutableBufferPointer(start: j.base + lo, count: hi - lo)
                 if k + 1 < j.parts {
-                    pg.engine.captureWords(UnsafeMutableRawPointer(j.base + lo), hi - lo)
+                    capture(&pg.engine, UnsafeMutableRawPointer(j.base + lo), hi - lo)
                     j.chain.publish(k + 1, pg)
                     j.words(part)
                 } else {

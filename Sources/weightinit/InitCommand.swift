@@ -30,11 +30,15 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Threads splitting each large fill (same bytes at any count). [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
 
+    @Option(help: CPUCapabilityOption.help)
+    var cpuCapability: String?
+
     func run() throws {
         let threads = workers ?? ProcessInfo.processInfo.environment["WEIGHTINIT_WORKERS"].flatMap { Int($0) }
             ?? ProcessInfo.processInfo.activeProcessorCount
         guard threads >= 1 else { throw ValidationError("--workers must be at least 1") }
         GenerationThreads.count = threads
+        _ = try CPUCapabilityOption.install(cpuCapability)
         var body = try SpecFile.withInclude(SpecFile.read(spec), include)
         if let format {
             guard CheckpointFormat(rawValue: format) != nil else { throw ValidationError("--format must be safetensors or pytorch") }

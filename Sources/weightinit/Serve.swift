@@ -20,6 +20,8 @@ struct Serve: ParsableCommand {
     var opsPort: Int?
     @Option(help: "Threads generating checkpoint data at once; a stream uses them only while producing its next chunk, and splits large fills across all of them. [env: WEIGHTINIT_WORKERS] (default: CPU count)")
     var workers: Int?
+    @Option(help: CPUCapabilityOption.help)
+    var cpuCapability: String?
     @Option(help: "Jobs streaming at once; each holds about 8 MiB of generated data (a whole tensor only for orthogonal fills and Pretrained copies). [env: WEIGHTINIT_MAX_STREAMS] (default: 4 x CPU count)")
     var maxStreams: Int?
     @Option(help: "Accepted jobs that may wait for a stream slot; beyond that: 503 + Retry-After. [env: WEIGHTINIT_QUEUE_DEPTH] (default: 64)")
@@ -119,6 +121,7 @@ struct Serve: ParsableCommand {
             ?? options.checkpointDownloadTimeout
         guard options.checkpointDownloadTimeout > 0 else { throw ValidationError("the checkpoint download timeout must be positive") }
         GenerationThreads.count = c.workers  // one request's large fills use all of them
+        c.cpuCapability = try CPUCapabilityOption.install(cpuCapability)
         let backend = EngineBackend(options: options)
         try WeightInitService(config: c, backend: backend).run()
     }

@@ -4,7 +4,10 @@
 import Foundation
 import TorchInit
 import TorchRandom
+import TorchRandomAVX512
 
+// The widest build of the loops this CPU runs, as the service picks it (or WEIGHTINIT_CPU_CAPABILITY).
+let capability = try CPUCapability.select(ProcessInfo.processInfo.environment["WEIGHTINIT_CPU_CAPABILITY"])
 let args = CommandLine.arguments
 let n = args.count > 1 ? Int(args[1])! : 1 << 24
 let repeats = args.count > 2 ? Int(args[2])! : 7
@@ -21,7 +24,7 @@ func time(_ name: String, _ body: () -> Void) {
     }
     ts.sort()
     let med = ts[ts.count / 2]
-    print("{\"kernel\": \"\(name)\", \"n\": \(n), \"best_s\": \(ts[0]), \"median_s\": \(med), \"melem_per_s\": \(Double(n) / med / 1e6)}")
+    print("{\"kernel\": \"\(name)\", \"capability\": \"\(capability)\", \"n\": \(n), \"best_s\": \(ts[0]), \"median_s\": \(med), \"melem_per_s\": \(Double(n) / med / 1e6)}")
 }
 
 var g = CPUGenerator(seed: 0)
