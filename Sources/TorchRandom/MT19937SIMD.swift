@@ -85,11 +85,8 @@ extension MT19937 {
 
     /// The next `count` untempered words (the twisted state, before tempering) copied to `out`, in stream order: the
     /// state advances past them exactly as `skipSequential(count)` would. A parallel part records its words this way
-    /// while it advances to the next part's start, so each word is twisted once (see `ParallelFill`).
-    @inlinable @inline(__always)
-    public mutating func captureWords(_ out: UnsafeMutableRawPointer, _ count: Int) { captureWords(out, count, Self.self) }
-
-    /// `captureWords` specialized for `Build` (`CPUKernels.build`).
+    /// while it advances to the next part's start, so each word is twisted once (see `ParallelFill`). Specialized for
+    /// `Build` (`CPUKernels.build`, whose `captureWords` is the way to call it).
     @inlinable @inline(__always)
     mutating func captureWords<Build>(_ out: UnsafeMutableRawPointer, _ count: Int, _: Build.Type) {
         forEachRun(count) { src, k, done in

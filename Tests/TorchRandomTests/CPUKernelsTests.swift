@@ -23,23 +23,8 @@ final class CPUKernelsTests: XCTestCase {
                 ParallelFill.partElements = 32
                 for pre in [0, 7, 620] {
                     for n in sizes {
-                        for kind in 0..<2 {
-                            var g = CPUGenerator(seed: 2024)
-                            g.skip(pre)
-                            var h = g
-                            var x = [Float](repeating: 0, count: n), y = x
-                            if kind == 0 {
-                                x.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: 0.25, std: 3, &g) }
-                                y.withUnsafeMutableBufferPointer { Distributions.normalReference($0, mean: 0.25, std: 3, &h) }
-                            } else {
-                                x.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: -0.5, to: 0.75, &g) }
-                                y.withUnsafeMutableBufferPointer { Distributions.uniformReference($0, from: -0.5, to: 0.75, &h) }
-                            }
-                            let what = "\(capability) \(kind == 0 ? "normal" : "uniform") workers=\(workers) pre=\(pre) n=\(n)"
-                            XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), what)
-                            XCTAssertEqual(g.engine.stateWords, h.engine.stateWords, what)
-                            XCTAssertEqual(g.engine.remainingInBlock, h.engine.remainingInBlock, what)
-                        }
+                        assertFillsMatchReferences(seed: 2024, pre: pre, n: n, normal: (0.25, 3), uniform: (-0.5, 0.75),
+                                                   "\(capability) workers=\(workers)")
                     }
                 }
             }

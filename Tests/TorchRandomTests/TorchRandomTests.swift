@@ -274,23 +274,7 @@ final class ParallelFillTests: XCTestCase {
             ParallelFill.workers = workers
             for pre in [0, 5, 623] {
                 for n in sizes {
-                    for kind in 0..<2 {
-                        var g = CPUGenerator(seed: 77)
-                        g.skip(pre)
-                        var h = g
-                        var x = [Float](repeating: 0, count: n), y = x
-                        if kind == 0 {
-                            x.withUnsafeMutableBufferPointer { Distributions.normal($0, mean: -0.3, std: 2, &g) }
-                            y.withUnsafeMutableBufferPointer { Distributions.normalReference($0, mean: -0.3, std: 2, &h) }
-                        } else {
-                            x.withUnsafeMutableBufferPointer { Distributions.uniform($0, from: -2, to: 5, &g) }
-                            y.withUnsafeMutableBufferPointer { Distributions.uniformReference($0, from: -2, to: 5, &h) }
-                        }
-                        let what = "\(kind == 0 ? "normal" : "uniform") workers=\(workers) pre=\(pre) n=\(n)"
-                        XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), what)
-                        XCTAssertEqual(g.engine.stateWords, h.engine.stateWords, what)
-                        XCTAssertEqual(g.engine.remainingInBlock, h.engine.remainingInBlock, what)
-                    }
+                    assertFillsMatchReferences(seed: 77, pre: pre, n: n, normal: (-0.3, 2), uniform: (-2, 5), "workers=\(workers)")
                 }
             }
         }
