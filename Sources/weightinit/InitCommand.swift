@@ -12,7 +12,7 @@ struct InitCommand: ParsableCommand {
     @Argument(help: "Request JSON: {\"model\": ..., \"seed\"?: int, \"dtype\"?: float32|float16|bfloat16|float64, \"format\"?: safetensors|pytorch}.")
     var spec: String
 
-    @Option(name: .shortAndLong, help: "Output file. A .pth/.pt name selects the PyTorch zip format unless the spec or --format says otherwise.")
+    @Option(name: .shortAndLong, help: "Output file (- for standard output). A .pth/.pt name selects the PyTorch zip format unless the spec or --format says otherwise.")
     var output: String
 
     @Option(help: "Output format (safetensors or pytorch); overrides the spec's \"format\".")
@@ -52,24 +52,26 @@ struct InitCommand: ParsableCommand {
     }
 
     private func write(_ job: PreparedJob) throws {
-        let tmp = output + ".partial"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil),
-              let handle = FileHandle(forWritingAtPath: tmp) else {
-            throw CLIError("cannot write \(output)")
-        }
+        let target = try OutputTarget(path: output)
         let stream = job.makeStream()
         var total: UInt64 = 0
-        // Each tensor's bytes go from the stream's staging buffer straight to the file (no intermediate copy).
-        while try stream.withNextChunk({ chunk in
-            guard let base = chunk.baseAddress, chunk.count > 0 else { return }
-            handle.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: chunk.count, deallocator: .none))
-            total += UInt64(chunk.count)
-        }) != nil {}
-        try handle.close()
-        guard total == job.contentLength else { throw CLIError("internal error: wrote \(total) bytes, planned \(job.contentLength)") }
-        _ = try? FileManager.default.removeItem(atPath: output)
-        try FileManager.default.moveItem(atPath: tmp, toPath: output)
-        FileHandle.standardError.write(Data("wrote \(output): \(job.plan.tensors.count) tensors, \(total) bytes, seed \(job.seed)\n".utf8))
+        do {
+            // Each tensor's bytes go from the stream's staging buffer straight to the file (no intermediate copy).
+            while try stream.withNextChunk({ chunk in
+                guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+                try target.handle.write(contentsOf: UnsafeRawBufferPointer(start: base, count: chunk.count))
+                total += UInt64(chunk.count)
+            }) != nil {}
+            guard total == job.contentLength else {
+                throw CLIError("internal error: wrote \(total) bytes, planned \(job.contentLength)")
+            }
+            try target.commit()
+        } catch {
+            target.abandon()
+            throw error
+        }
+        let name = output == "-" ? "standard output" : output
+        FileHandle.standardError.write(Data("wrote \(name): \(job.plan.tensors.count) tensors, \(total) bytes, seed \(job.seed)\n".utf8))
     }
 }
 
