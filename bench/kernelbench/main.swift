@@ -9,8 +9,11 @@ import TorchRandomAVX512
 // The widest build of the loops this CPU runs, as the service picks it (or WEIGHTINIT_CPU_CAPABILITY).
 let capability = try CPUCapability.select(ProcessInfo.processInfo.environment["WEIGHTINIT_CPU_CAPABILITY"])
 let args = CommandLine.arguments
-let n = args.count > 1 ? Int(args[1])! : 1 << 24
-let repeats = args.count > 2 ? Int(args[2])! : 7
+guard args.count <= 3, let n = args.count > 1 ? Int(args[1]) : 1 << 24,
+      let repeats = args.count > 2 ? Int(args[2]) : 7, n >= 16, repeats >= 1 else {
+    FileHandle.standardError.write(Data("usage: kernelbench [N ≥ 16 elements] [REPEAT ≥ 1]\n".utf8))
+    exit(2)
+}
 let buf = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
 buf.initialize(repeating: 0)
 defer { buf.deallocate() }
