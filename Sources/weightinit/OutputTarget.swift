@@ -15,6 +15,10 @@ struct OutputTarget {
     init(path: String) throws {
         self.path = path
         if path == "-" {
+            // As curl does: a checkpoint is binary, and hundreds of MB of it would wreck the terminal.
+            guard isatty(STDOUT_FILENO) == 0 else {
+                throw CLIError("standard output is a terminal: redirect it (-o - > FILE, or | CONSUMER) or name a file with -o")
+            }
             handle = .standardOutput
             partial = nil
             return
@@ -26,7 +30,7 @@ struct OutputTarget {
         let name = direct ? path : path + ".partial"
         // O_TRUNC is ignored by devices and FIFOs and empties a regular file a symlink points to.
         let fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CLIError("cannot write \(name): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         partial = direct ? nil : name
     }

@@ -46,6 +46,15 @@ final class CLIOutputTests: XCTestCase {
         XCTAssertEqual(data, expected)
     }
 
+    func testStandardOutputOnATerminalIsRefused() throws {
+        // script(1) (util-linux, in every Debian) runs the command with a pseudo-terminal as its standard output.
+        let command = "'\(ServerProcess.binary.path)' init '\(spec.path)' -o -"
+        let (status, text) = try runCommand(["script", "-qec", command, "/dev/null"])
+        XCTAssertNotEqual(status, 0, text)
+        XCTAssertTrue(text.contains("standard output is a terminal"), text)
+        XCTAssertLessThan(text.utf8.count, 10_000, "the checkpoint went to the terminal")
+    }
+
     func testFIFOIsWrittenInPlaceAndStaysAFIFO() throws {
         let expected = try reference()
         let fifo = dir.appendingPathComponent("pipe").path
