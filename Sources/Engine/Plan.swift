@@ -114,7 +114,7 @@ public final class Plan: @unchecked Sendable {
         if request.mkl != .sse4_2 {
             for t in planned {
                 for op in [t.baseOp].compactMap({ $0 }) + t.edits {
-                    if let what = InitRequest.MKLPath.dependentInit(timeline.ops[op].write) {
+                    if let what = request.mkl.unreproducedInit(timeline.ops[op].write) {
                         let origin = timeline.origins[timeline.ops[op].origin]
                         throw SpecError(.rejected, at: origin.pointer, InitRequest.MKLPath.refusal(request.mkl, what: what, tensor: t.record.name))
                     }

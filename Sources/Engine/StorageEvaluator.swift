@@ -29,12 +29,15 @@ struct StorageEvaluator {
     let snapshots: [Int: CPUGenerator]
     /// `"rng": "counter"`: random writes come from their Philox streams instead of snapshots.
     let counter: CounterStreams?
+    /// MKL's code path, for erfinv.
+    let mkl: ErfinvMKL.Path
     private var cache: [Key: Values] = [:]
 
-    init(timeline: Timeline, snapshots: [Int: CPUGenerator], counter: CounterStreams? = nil) {
+    init(timeline: Timeline, snapshots: [Int: CPUGenerator], counter: CounterStreams? = nil, mkl: ErfinvMKL.Path = .sse4_2) {
         self.timeline = timeline
         self.snapshots = snapshots
         self.counter = counter
+        self.mkl = mkl
     }
 
     static func computesInDouble(_ dtype: DType) -> Bool {
@@ -138,7 +141,7 @@ struct StorageEvaluator {
                 roundTo(dtype, buf)
             } else {
                 var g = try generator(op)
-                f.apply(to: buf, dtype: dtype, generator: &g)
+                f.apply(to: buf, dtype: dtype, generator: &g, mkl: mkl)
             }
         case .windowFill(let f, let w):
             if case .constant(let v) = f {
@@ -151,7 +154,7 @@ struct StorageEvaluator {
                 roundTo(dtype, part)
             } else {
                 var g = try generator(op)
-                f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, generator: &g)
+                f.apply(to: buf.extracting(w.offset..<(w.offset + w.count)), dtype: dtype, generator: &g, mkl: mkl)
             }
         case .truncNormal(let mean, let std, let a, let b, let w):
             if let c = counter {
@@ -170,11 +173,11 @@ struct StorageEvaluator {
             ow.forEachOffset { i, o in buf[o] = Float(convert(source.value(offsets[i]), to: dtype)) }
         case .scalar(let s, let w):
             if w.coversWhole(buf.count) {
-                s.apply(buf, dtype: dtype)
+                s.apply(buf, dtype: dtype, mkl: mkl)
             } else {
                 var tmp = [Float](repeating: 0, count: w.count)
                 w.forEachOffset { i, o in tmp[i] = buf[o] }
-                tmp.withUnsafeMutableBufferPointer { s.apply($0, dtype: dtype) }
+                tmp.withUnsafeMutableBufferPointer { s.apply($0, dtype: dtype, mkl: mkl) }
                 w.forEachOffset { i, o in buf[o] = tmp[i] }
             }
         case .copy(let source):

@@ -234,7 +234,8 @@ final class ValueGenerator {
         var fill = TensorFill.constant(0)
         var generator: CPUGenerator?
         if !Self.isChunked(t, plan.timeline, counter: plan.counterStreams != nil) {
-            var evaluator = StorageEvaluator(timeline: plan.timeline, snapshots: snapshots, counter: plan.counterStreams)
+            var evaluator = StorageEvaluator(timeline: plan.timeline, snapshots: snapshots, counter: plan.counterStreams,
+                                             mkl: plan.request.mkl.erfinv)
             let values = try evaluator.values(t.tensor, before: plan.timeline.ops.count)
             if record.count > 0 {
                 switch values {
@@ -300,7 +301,8 @@ final class ValueGenerator {
                 break  // zeroRow; a base is a whole fill or a checkpoint copy
             }
         }
-        var cursor = FillCursor(fill: fill, shape: record.shape, generator: generator ?? Self.unusedGenerator)
+        var cursor = FillCursor(fill: fill, shape: record.shape, generator: generator ?? Self.unusedGenerator,
+                                mkl: plan.request.mkl.erfinv)
         // A shard: skip the draws before its first element (as far as torch's blocks allow), never compute them.
         cursor.usesWideDraws = record.dtype == .float64
         if runs.elements > 0 { cursor.skip(to: runs.first) }
@@ -457,7 +459,7 @@ final class ValueGenerator {
             switch plan.timeline.ops[op].write {
             case .scalar(let s, _):
                 roundTo(dtype, values)
-                s.apply(values, dtype: dtype)
+                s.apply(values, dtype: dtype, mkl: plan.request.mkl.erfinv)
             case .windowFill(.constant(let v), let w):
                 setWindow(w, to: Float(ScalarOpRounding.stored(v, dtype)), values, at: start)
             default:

@@ -20,12 +20,15 @@ public struct FillCursor {
     /// Elements produced so far.
     public private(set) var position = 0
     public private(set) var generator: CPUGenerator
+    /// MKL's code path, for the erfinv of a trunc-normal fill.
+    public let mkl: ErfinvMKL.Path
 
-    public init(fill: TensorFill, shape: [Int], generator: CPUGenerator) {
+    public init(fill: TensorFill, shape: [Int], generator: CPUGenerator, mkl: ErfinvMKL.Path = .sse4_2) {
         self.fill = fill
         self.shape = shape
         self.count = numel(shape)
         self.generator = generator
+        self.mkl = mkl
     }
 
     public var isFinished: Bool { position >= count }
@@ -93,7 +96,7 @@ public struct FillCursor {
                 Distributions.normal(out, mean: mean, std: std, &generator)
             }
         default:
-            fill.apply(to: out, shape: [out.count], generator: &generator)
+            fill.apply(to: out, shape: [out.count], generator: &generator, mkl: mkl)
         }
         position += out.count
     }

@@ -33,11 +33,12 @@ public enum ReducedPrecisionNormal {
 extension TensorFill {
     /// Applies the fill to the values of a tensor of `dtype` held as floats (float32/float16/bfloat16), rounded to
     /// `dtype`: as `apply`, with the 16-bit tensors' own `normal_` tail.
-    public func apply(to out: UnsafeMutableBufferPointer<Float>, dtype: DType, generator g: inout CPUGenerator) {
+    public func apply(to out: UnsafeMutableBufferPointer<Float>, dtype: DType, generator g: inout CPUGenerator,
+                      mkl: ErfinvMKL.Path = .sse4_2) {
         if case .normal(let mean, let std) = self, ReducedPrecisionNormal.differs(count: out.count, dtype: dtype) {
             ReducedPrecisionNormal.fill(out, mean: mean, std: std, &g)
         } else {
-            apply(to: out, shape: [out.count], generator: &g)
+            apply(to: out, shape: [out.count], generator: &g, mkl: mkl)
         }
         roundTo(dtype, out)
     }

@@ -57,8 +57,9 @@ public enum ScalarOp: Sendable, Equatable {
         }
     }
 
-    /// Applies the op to the values of a float32/float16/bfloat16 tensor (held as floats), rounding to `dtype`.
-    public func apply(_ v: UnsafeMutableBufferPointer<Float>, dtype: DType) {
+    /// Applies the op to the values of a float32/float16/bfloat16 tensor (held as floats), rounding to `dtype`;
+    /// erfinv as MKL's `mkl` code path computes it.
+    public func apply(_ v: UnsafeMutableBufferPointer<Float>, dtype: DType, mkl: ErfinvMKL.Path = .sse4_2) {
         switch self {
         case .mul(let s):
             let f = Float(s)
@@ -79,7 +80,8 @@ public enum ScalarOp: Sendable, Equatable {
             }
         case .erfinv:
             if let p = v.baseAddress {
-                ErfinvFloat.truncNormalTransform(p, count: v.count, scale: 1, mean: -0.0, lo: -.infinity, hi: .infinity)
+                ErfinvFloat.truncNormalTransform(p, count: v.count, scale: 1, mean: -0.0, lo: -.infinity, hi: .infinity,
+                                                 mkl: mkl)
             }
         }
         roundTo(dtype, v)

@@ -15,9 +15,10 @@ extension TensorFill {
         }
     }
 
-    /// Writes the tensor exactly as torch does on x86 AVX2 (contiguous tensor of `shape`, float32 storage).
-    /// `out.count` must equal `numel(shape)`. `.orthogonal` is not bit-exact (LAPACK) but consumes the exact draws.
-    public func apply(to out: UnsafeMutableBufferPointer<Float>, shape: [Int], generator g: inout CPUGenerator) {
+    /// Writes the tensor exactly as torch does on x86 AVX2 (contiguous tensor of `shape`, float32 storage), with
+    /// erfinv as MKL's `mkl` code path computes it. `out.count` must equal `numel(shape)`.
+    public func apply(to out: UnsafeMutableBufferPointer<Float>, shape: [Int], generator g: inout CPUGenerator,
+                      mkl: ErfinvMKL.Path = .sse4_2) {
         precondition(out.count == numel(shape), "TensorFill.apply: buffer size \(out.count) ≠ numel\(shape)")
         switch self {
         case .constant(let v):
@@ -36,7 +37,8 @@ extension TensorFill {
             let base = UnsafeSendablePointer(p0)
             let scale = Float(std * sqrt(2.0)), m = Float(mean), lo = Float(a), hi = Float(b)
             ParallelFill.forEachRange(out.count) { r in
-                ErfinvFloat.truncNormalTransform(base.pointer + r.lowerBound, count: r.count, scale: scale, mean: m, lo: lo, hi: hi)
+                ErfinvFloat.truncNormalTransform(base.pointer + r.lowerBound, count: r.count, scale: scale, mean: m,
+                                                 lo: lo, hi: hi, mkl: mkl)
             }
         case .orthogonal(let gain):
             Orthogonal.fill(out, shape: shape, gain: gain, &g)

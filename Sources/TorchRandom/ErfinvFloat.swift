@@ -15,33 +15,34 @@ public enum ErfinvFloat {
     @usableFromInline typealias V = SIMD16<Double>
     @usableFromInline typealias M = SIMDMask<SIMD16<Int64>>
 
-    /// torch's float32 erfinv (MKL `vmsErfInv` HA): ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
+    /// torch's float32 erfinv (MKL `vmsErfInv` HA on `mkl`'s code path): ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
     @inlinable
-    public static func erfinv(_ y: Float) -> Float {
-        lanes(SIMD16<Float>(repeating: y))[0]
+    public static func erfinv(_ y: Float, mkl: ErfinvMKL.Path = .sse4_2) -> Float {
+        lanes(SIMD16<Float>(repeating: y), mkl: mkl)[0]
     }
 
     /// erfinv(y) correctly rounded to float (no MKL correction): ±1 → ±inf, |y| > 1 or NaN → NaN, ±0 → ±0.
     @inlinable
     public static func correctlyRounded(_ y: Float) -> Float {
-        lanes(SIMD16<Float>(repeating: y), mkl: false)[0]
+        lanes(SIMD16<Float>(repeating: y), mkl: nil)[0]
     }
 
     /// MMEngine's float32 transform after `uniform_(l, u)`: `x.erfinv_(); x.mul_(scale); x.add_(mean); x.clamp_(lo, hi)`
-    /// (each step rounded to float, clamp propagating NaN), in place on `count` floats.
-    public static func truncNormalTransform(_ p: UnsafeMutablePointer<Float>, count: Int,
-                                            scale: Float, mean: Float, lo: Float, hi: Float) {
+    /// (each step rounded to float, clamp propagating NaN), in place on `count` floats; erfinv as MKL's `mkl` path
+    /// computes it.
+    public static func truncNormalTransform(_ p: UnsafeMutablePointer<Float>, count: Int, scale: Float, mean: Float,
+                                            lo: Float, hi: Float, mkl: ErfinvMKL.Path = .sse4_2) {
         var i = 0
         while i &+ 16 <= count {
             let raw = UnsafeMutableRawPointer(p + i)
             let y = raw.loadUnaligned(as: SIMD16<Float>.self)
-            raw.storeBytes(of: finish(lanes(y), scale: scale, mean: mean, lo: lo, hi: hi), as: SIMD16<Float>.self)
+            raw.storeBytes(of: finish(lanes(y, mkl: mkl), scale: scale, mean: mean, lo: lo, hi: hi), as: SIMD16<Float>.self)
             i &+= 16
         }
         if i < count {
             var y = SIMD16<Float>(repeating: 0)
             for k in 0..<(count &- i) { y[k] = p[i &+ k] }
-            let r = finish(lanes(y), scale: scale, mean: mean, lo: lo, hi: hi)
+            let r = finish(lanes(y, mkl: mkl), scale: scale, mean: mean, lo: lo, hi: hi)
             for k in 0..<(count &- i) { p[i &+ k] = r[k] }
         }
     }
@@ -56,9 +57,10 @@ public enum ErfinvFloat {
         return c.replacing(with: v, where: v .!= v)
     }
 
-    /// erfinv of sixteen floats: torch/MKL's floats, or with `mkl: false` the correctly rounded ones.
+    /// erfinv of sixteen floats: torch/MKL's floats on the `mkl` code path, or with `mkl: nil` the correctly
+    /// rounded ones.
     @inline(__always) @usableFromInline
-    static func lanes(_ yf: SIMD16<Float>, mkl: Bool = true) -> SIMD16<Float> {
+    static func lanes(_ yf: SIMD16<Float>, mkl: ErfinvMKL.Path? = .sse4_2) -> SIMD16<Float> {
         let y = V(yf)
         let q = (1 - y) * (1 + y)  // 1 ∓ y exact for a float y; one rounding
         let w = -log(q)
@@ -96,7 +98,7 @@ public enum ErfinvFloat {
         }
         let d = p * y
         var r = SIMD16<Float>(d)
-        if mkl { ErfinvMKL.apply(&r, y: yf, d: d) }
+        if let mkl { ErfinvMKL.apply(&r, y: yf, d: d, path: mkl) }
         let ay = yf.replacing(with: -yf, where: yf .< 0)
         let ordinary = ay .< 1
         if !all(ordinary) {

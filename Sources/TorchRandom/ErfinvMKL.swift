@@ -1,20 +1,39 @@
-/// Makes the float32 erfinv bit-identical to torch's on x86 MKL builds (Intel MKL `vmsErfInv`, HA mode).
+/// Makes the float32 erfinv bit-identical to torch's on x86 MKL builds (Intel MKL `vmsErfInv`, HA mode), on each
+/// of the code paths MKL picks by CPU (`Path`).
 ///
-/// `ErfinvFloat`'s polynomial result rounded to float is the correctly rounded erfinv; MKL's HA result is not always:
-/// over all 2,130,706,432 floats in (−1, 1), 120,954 of MKL's results (60,477 per sign, an exact mirror image) are
-/// 1 ulp away from it. Each such input lies within 0.002 ulp of a rounding midpoint (exact erfinv halfway between two
-/// floats), so the kernel only consults the exception table (`ErfinvMKLTable.encoded`, an exhaustive enumeration
-/// against torch, see scripts/erfinv_mkl/make_table.py) for lanes whose double-precision result is within
-/// 2⁻⁸ ulp of a midpoint: ≈ 0.8 % of arbitrary inputs.
+/// `ErfinvFloat`'s polynomial result rounded to float is the correctly rounded erfinv; MKL's HA result is not always.
+/// Over all 2,130,706,432 floats in (−1, 1), MKL's SSE4.2 path (its path on AMD CPUs) is 1 ulp away from it at
+/// 120,954 inputs (60,477 per sign, an exact mirror image), its AVX2 path at 42,712, its AVX-512 path at 1,086,344.
+/// Each such input lies close to a rounding midpoint (exact erfinv halfway between two floats): within 0.002 ulp on
+/// the SSE4.2 and AVX2 paths, within 0.044 ulp on the AVX-512 path. So the kernel only consults the path's exception
+/// table (an exhaustive enumeration against torch, see scripts/erfinv_mkl/make_table.py) for lanes whose
+/// double-precision result is within the path's window of a midpoint: 2⁻⁸ ulp (≈ 0.8 % of arbitrary inputs) or,
+/// for AVX-512, 2⁻⁴ ulp (≈ 12 %).
 ///
-/// The table stores, for each positive exception input, MKL's result bits mod 4; the correction picks, among our
+/// A table stores, for each positive exception input, MKL's result bits mod 4; the correction picks, among our
 /// float and its two neighbours, the one with those low bits (unique in any three consecutive floats). So it stays
 /// right for a base function that is within 1 ulp of MKL at those inputs — but a changed base function may create
-/// new exceptions: regenerate the table and rerun the exhaustive check after changing `ErfinvFloat.lanes`.
+/// new exceptions: regenerate the tables and rerun the exhaustive checks after changing `ErfinvFloat.lanes`.
 public enum ErfinvMKL {
-    /// Lanes whose 29 discarded double bits (below float precision) are within [−window, window) of the midpoint 2²⁸
-    /// are candidates.
-    @usableFromInline static let window: UInt64 = 1 << 21  // 2⁻⁸ ulp of the float result
+    /// MKL's code paths whose `vmsErfInv` this reproduces (`MKL_ENABLE_INSTRUCTIONS` names them SSE4_2, AVX2, AVX512).
+    public enum Path: String, Sendable, CaseIterable {
+        case sse4_2, avx2, avx512
+
+        /// Lanes whose 29 discarded double bits (below float precision) are within [−window, window) of the midpoint
+        /// 2²⁸ are candidates (a power of two).
+        @usableFromInline var window: UInt64 {
+            self == .avx512 ? 1 << 25 : 1 << 21  // 2⁻⁴ / 2⁻⁸ ulp of the float result
+        }
+
+        @usableFromInline var table: Table {
+            switch self {
+            case .sse4_2: ErfinvMKL.sse42Table
+            case .avx2: ErfinvMKL.avx2Table
+            case .avx512: ErfinvMKL.avx512Table
+            }
+        }
+    }
+
     /// Inputs (positive bit patterns) below this never need a correction.
     @usableFromInline static let base: UInt32 = 0x3380_0000
     @usableFromInline static let bucketShift: UInt32 = 12
@@ -23,13 +42,13 @@ public enum ErfinvMKL {
     @usableFromInline final class Table: @unchecked Sendable {
         /// Sorted positive input bit patterns of the exceptions (not used by the lookup).
         let keys: [UInt32]
-        /// The lookup (≈ 210 KB, so that a lookup mostly hits cache): entries[starts[k] ..< starts[k + 1]] are the
-        /// keys with (key − base) >> bucketShift == k, each as (key & 0xFFF) << 2 | (MKL result bits & 3).
+        /// The lookup (≈ 0.3 MB, 1.3 MB for AVX-512): entries[starts[k] ..< starts[k + 1]] are the keys with
+        /// (key − base) >> bucketShift == k, each as (key & 0xFFF) << 2 | (MKL result bits & 3).
         /// Allocated once for the life of the process.
-        let starts: UnsafeMutablePointer<UInt16>
+        let starts: UnsafeMutablePointer<UInt32>
         let entries: UnsafeMutablePointer<UInt16>
 
-        init(encoded: String) {
+        init(encoded: String, count: Int) {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(encoded.utf8.count * 3 / 4)
             var acc: UInt32 = 0, nbits = 0
@@ -65,18 +84,18 @@ public enum ErfinvMKL {
                 shift = 0
             }
             let buckets = Int((0x3F80_0000 - ErfinvMKL.base) >> ErfinvMKL.bucketShift)
-            precondition(keys.count == ErfinvMKLTable.count && keys.count < 1 << 16, "ErfinvMKL: corrupt exception table")
+            precondition(keys.count == count, "ErfinvMKL: corrupt exception table")
             starts = .allocate(capacity: buckets + 1)
             entries = .allocate(capacity: max(keys.count, 1))
             var j = 0
             for k in 0..<buckets {
-                starts[k] = UInt16(j)
+                starts[k] = UInt32(j)
                 while j < keys.count && Int((keys[j] - ErfinvMKL.base) >> ErfinvMKL.bucketShift) == k {
                     entries[j] = UInt16(keys[j] & 0xFFF) << 2 | UInt16(residues[j])
                     j += 1
                 }
             }
-            starts[buckets] = UInt16(j)
+            starts[buckets] = UInt32(j)
             precondition(j == keys.count, "ErfinvMKL: exception table not sorted")
             self.keys = keys
         }
@@ -97,14 +116,16 @@ public enum ErfinvMKL {
         }
     }
 
-    @usableFromInline static let table = Table(encoded: ErfinvMKLTable.encoded)
+    @usableFromInline static let sse42Table = Table(encoded: ErfinvMKLTable.encoded, count: ErfinvMKLTable.count)
+    @usableFromInline static let avx2Table = Table(encoded: ErfinvMKLTableAVX2.encoded, count: ErfinvMKLTableAVX2.count)
+    @usableFromInline static let avx512Table = Table(encoded: ErfinvMKLTableAVX512.encoded, count: ErfinvMKLTableAVX512.count)
 
-    /// Number of positive exception inputs in the table.
-    public static var exceptionCount: Int { table.keys.count }
+    /// Number of positive exception inputs in `path`'s table.
+    public static func exceptionCount(_ path: Path) -> Int { path.table.keys.count }
 
     /// MKL's float for input `y` given our correctly rounded float `r` (same sign as y; finite, |y| < 1).
     @inline(never) @usableFromInline
-    static func correct(_ y: Float, _ r: Float) -> Float {
+    static func correct(_ y: Float, _ r: Float, _ table: Table) -> Float {
         guard let m = table.residue(y.bitPattern & 0x7FFF_FFFF) else { return r }
         let o = r.bitPattern & 0x7FFF_FFFF
         let sign = r.bitPattern & 0x8000_0000
@@ -115,22 +136,24 @@ public enum ErfinvMKL {
         }
     }
 
-    /// Corrects the lanes of `r` (our floats for inputs `y`, rounded from the doubles `d`) that are MKL exceptions.
+    /// Corrects the lanes of `r` (our floats for inputs `y`, rounded from the doubles `d`) that are exceptions of
+    /// `path`.
     @inline(__always) @usableFromInline
-    static func apply(_ r: inout SIMD16<Float>, y: SIMD16<Float>, d: SIMD16<Double>) {
+    static func apply(_ r: inout SIMD16<Float>, y: SIMD16<Float>, d: SIMD16<Double>, path: Path) {
         // Candidates: the 29 double mantissa bits below float precision are within [−window, window) of 2²⁸ (a
         // midpoint), i.e. (low − (2²⁸ − window)) mod 2⁶⁴ < 2·window, a power of two: no bits above it set.
+        let window = path.window
         let low = unsafeBitCast(d, to: SIMD16<UInt64>.self) & ((1 << 29) - 1)
         let dist = (low &- ((1 << 28) - window)) & ~(2 * window - 1)
         // dist == 0 tested as a double (+0 only: a wrapped dist has its top 36 bits set, a NaN): Swift's integer
         // SIMD16 comparisons compile to a scalar loop, the double one to vcmpeqpd.
-        if any(unsafeBitCast(dist, to: SIMD16<Double>.self) .== 0) { r = correctLanes(r, y: y, dist: dist) }
+        if any(unsafeBitCast(dist, to: SIMD16<Double>.self) .== 0) { r = correctLanes(r, y: y, dist: dist, path.table) }
     }
 
     @inline(never) @usableFromInline
-    static func correctLanes(_ r: SIMD16<Float>, y: SIMD16<Float>, dist: SIMD16<UInt64>) -> SIMD16<Float> {
+    static func correctLanes(_ r: SIMD16<Float>, y: SIMD16<Float>, dist: SIMD16<UInt64>, _ table: Table) -> SIMD16<Float> {
         var out = r
-        for k in 0..<16 where dist[k] == 0 { out[k] = correct(y[k], r[k]) }
+        for k in 0..<16 where dist[k] == 0 { out[k] = correct(y[k], r[k], table) }
         return out
     }
 }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import TorchRandom
 
-/// The fast float32 erfinv (ErfinvFloat) before the MKL correction (`mkl: false`, `correctlyRounded`) against the
+/// The fast float32 erfinv (ErfinvFloat) before the MKL correction (`mkl: nil`, `correctlyRounded`) against the
 /// accurate reference `Float(erfinv(Double(y)))` (Erfinv.swift: Giles guess + Halley steps on erf/erfc, ≈1 ulp in
 /// double, i.e. correctly rounded floats). The corrected kernel against torch: TorchInitTests/ErfinvMKLTests.
 /// The full sweep — all 2²⁴ inputs of uniform_(-1, 1) and every 7th float of (−1, 1), 0 differences — is
@@ -16,7 +16,7 @@ final class ErfinvFloatTests: XCTestCase {
         while i < ys.count {
             var v = SIMD16<Float>(repeating: 0)
             for k in 0..<min(16, ys.count - i) { v[k] = ys[i + k] }
-            let r = ErfinvFloat.lanes(v, mkl: false)
+            let r = ErfinvFloat.lanes(v, mkl: nil)
             for k in 0..<min(16, ys.count - i) { out.append(r[k]) }
             i += 16
         }

@@ -12,8 +12,8 @@ if ! "$python" -c "import weightinit_client, pytest, mmengine, requests" 2>/dev/
   touch "$here/.installed"
 fi
 cd "$here"
-# The reference torch takes Intel MKL's SSE4.2 code path, the one the service reproduces for erfinv_ and orthogonal_
-# (MKL's path on AMD CPUs; on Intel CPUs it would take its AVX2 or AVX-512 path: docs/spec.md "MKL"; test_mkl.py also
-# runs torch without this).
+# The reference torch takes Intel MKL's SSE4.2 code path, the only one the service reproduces for orthogonal_ (MKL's
+# path on AMD CPUs; on Intel CPUs it would take its AVX2 or AVX-512 path: docs/spec.md "MKL"; test_mkl.py also runs
+# torch on those, whose erfinv_ is reproduced too).
 export MKL_ENABLE_INSTRUCTIONS=SSE4_2
 exec "$python" -m pytest -q -p no:cacheprovider "$@"

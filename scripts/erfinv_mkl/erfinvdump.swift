@@ -1,6 +1,7 @@
 // Streams the package's float32 erfinv for a range of float bit patterns to stdout (raw little-endian float32).
-//   erfinvdump raw START END   ErfinvFloat without the MKL exception table (correctly rounded)
-//   erfinvdump mkl START END   ErfinvFloat as the TruncNormal kernel runs it (with ErfinvMKL's corrections)
+//   erfinvdump raw START END        ErfinvFloat without the MKL exception tables (correctly rounded)
+//   erfinvdump PATH START END       ErfinvFloat as the TruncNormal kernel runs it for MKL's code path PATH
+//                                   (sse4_2, avx2, avx512: with that path's ErfinvMKL corrections)
 // START, END: hex uint32 bit patterns, END exclusive. Built by make_table.py (swiftc -O -target-cpu haswell).
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ func writeAll(_ p: UnsafeRawPointer, _ n: Int) {
     while off < n { let w = write(1, p + off, n - off); precondition(w > 0); off += w }
 }
 let args = CommandLine.arguments
-let mkl = args[1] == "mkl"
+let mkl: ErfinvMKL.Path? = args[1] == "raw" ? nil : ErfinvMKL.Path(rawValue: args[1])!
 let start = UInt64(args[2], radix: 16)!, end = UInt64(args[3], radix: 16)!
 let block = 1 << 16
 var buf = [Float](repeating: 0, count: block)

@@ -1,22 +1,25 @@
 #!/usr/bin/env python3
-"""Writes erfinv_mkl_sample.bin: (input bits, torch.erfinv output bits) uint32 little-endian pairs for float32
-inputs, computed by real torch (2.15 CPU, x86 MKL `vmsErfInv`). Used by ErfinvMKLTests.
+"""Writes erfinv_mkl_sample{,_avx2,_avx512}.bin: (input bits, torch.erfinv output bits) uint32 little-endian pairs
+for float32 inputs, computed by real torch (2.15 CPU, x86 MKL `vmsErfInv`) on one of MKL's code paths. Used by
+ErfinvMKLTests.
 
-The inputs: 3000 of the exceptions listed in Sources/TorchRandom/ErfinvMKLTable.swift (random sign), 3000 random
+The inputs: 3000 of the exceptions listed in Sources/TorchRandom/ErfinvMKLTable{,AVX2,AVX512}.swift (random sign), 3000 random
 float bit patterns in (-1, 1), 2000 random uniform_(-1, 1) grid values (-1 + k*2^-23), the 500 floats nearest
 each of 0, ±0.5, ±1, and specials. Deterministic (seeded).
 
-    python make_erfinv_sample.py     # from this directory, with the reference venv
+    python make_erfinv_sample.py [sse4_2|avx2|avx512]    # from this directory, with the reference venv; avx512 on
+                                                         # a CPU with AVX-512
 """
-import base64, os, re
-# torch computes erfinv_ and orthogonal_ with Intel MKL, whose code path depends on the CPU: pin the one the
-# service reproduces (docs/spec.md "MKL"), before torch loads MKL.
-os.environ.setdefault("MKL_ENABLE_INSTRUCTIONS", "SSE4_2")
+import base64, os, re, sys
+PATH = sys.argv[1] if len(sys.argv) > 1 else 'sse4_2'
+SUFFIX = {'sse4_2': '', 'avx2': 'AVX2', 'avx512': 'AVX512'}[PATH]
+# torch computes erfinv_ with Intel MKL, whose code path depends on the CPU: pin the path, before torch loads MKL.
+os.environ["MKL_ENABLE_INSTRUCTIONS"] = {'sse4_2': 'SSE4_2', 'avx2': 'AVX2', 'avx512': 'AVX512'}[PATH]
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TABLE = os.path.join(HERE, '..', '..', '..', 'Sources', 'TorchRandom', 'ErfinvMKLTable.swift')
+TABLE = os.path.join(HERE, '..', '..', '..', 'Sources', 'TorchRandom', 'ErfinvMKLTable%s.swift' % SUFFIX)
 
 
 def table_keys():
@@ -51,5 +54,5 @@ inp = np.unique(np.concatenate([exc, arb, grid, near, specials]).astype(np.uint3
 rng.shuffle(inp)
 out = torch.erfinv(torch.from_numpy(inp.view(np.float32).copy())).numpy().view(np.uint32)
 pairs = np.stack([inp, out], axis=1).astype('<u4')
-pairs.tofile(os.path.join(HERE, 'erfinv_mkl_sample.bin'))
+pairs.tofile(os.path.join(HERE, 'erfinv_mkl_sample%s.bin' % ('_' + PATH if SUFFIX else '')))
 print('%d pairs (%d table exceptions)' % (len(pairs), np.isin(inp & 0x7FFFFFFF, keys).sum()))

@@ -1,8 +1,9 @@
 """Which code path Intel MKL takes in this process's torch (docs/spec.md "MKL").
 
-torch computes `erfinv_` and `orthogonal_` with MKL, and MKL picks its code path by CPU: the service reproduces the
-SSE4.2 path (the one MKL takes on AMD CPUs, and on any CPU with `MKL_ENABLE_INSTRUCTIONS=SSE4_2`). `trace` sends the
-path it finds here, so the service refuses those two inits instead of serving values this torch would not produce.
+torch computes `erfinv_` and `orthogonal_` with MKL, and MKL picks its code path by CPU: SSE4.2 on AMD CPUs (and on
+any CPU with `MKL_ENABLE_INSTRUCTIONS=SSE4_2`), AVX2 or AVX-512 on Intel ones. `trace` sends the path it finds here:
+the service computes erfinv_ as that path does, and refuses orthogonal_ off the SSE4.2 path instead of serving values
+this torch would not produce.
 """
 import functools
 

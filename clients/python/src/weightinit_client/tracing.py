@@ -31,7 +31,7 @@ def trace(factory: Callable[..., nn.Module], *args, seed: Optional[int] = None, 
     """
     body: Dict[str, Any] = {"program": trace_program(factory, *args, init_weights=init_weights, **kwargs)}
     path = mkl_path()
-    if path != "sse4_2":  # the service then refuses erfinv_/orthogonal_ inits this torch computes differently
+    if path != "sse4_2":  # the service then computes erfinv_ as this torch does (and refuses orthogonal_)
         body["mkl"] = path
     if seed is not None:
         body["seed"] = int(seed)
