@@ -42,18 +42,19 @@ def test_the_pinned_reference_takes_the_sse4_2_path(server):
     assert_same_state_dict(initialize(server.url, body), want)
 
 
-def _other_torch(setting, tmp_path):
+def _other_torch(setting, tmp_path, factory="test_mkl.ErfinvInit"):
     """A torch with MKL_ENABLE_INSTRUCTIONS=`setting` (None: unset, MKL picks by CPU), in a subprocess: its MKL path,
-    the traced body and its own state dict of ErfinvInit."""
+    the traced body and its own state dict of `factory` (an expression)."""
     env = {k: v for k, v in os.environ.items() if k != "MKL_ENABLE_INSTRUCTIONS"}
     if setting:
         env["MKL_ENABLE_INSTRUCTIONS"] = setting
     env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
     out = tmp_path / f"{setting}.pt"
-    script = ("import json, sys, torch, test_mkl; from conftest import reference_state_dict; "
+    script = ("import json, sys, functools, torch, test_mkl; "
               "from weightinit_client import mkl_path, trace; "
-              "torch.save(reference_state_dict(test_mkl.ErfinvInit, 5)[1], sys.argv[1]); "
-              "print(json.dumps({'path': mkl_path(), 'body': trace(test_mkl.ErfinvInit, seed=5)}))")
+              f"factory = {factory}; "
+              "torch.manual_seed(5); torch.save(factory().state_dict(), sys.argv[1]); "
+              "print(json.dumps({'path': mkl_path(), 'body': trace(factory, seed=5)}))")
     r = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])
@@ -84,3 +85,12 @@ def test_a_torch_on_another_path_gets_its_own_erfinv_values(server, tmp_path, se
     body["program"] = trace(nn.Linear, 8, 4, seed=5)["program"]
     _, want, _ = reference_state_dict(lambda: nn.Linear(8, 4), 5)
     assert_same_state_dict(initialize(server.url, body), want)
+
+
+def test_a_timm_vit_from_an_unpinned_torch_is_exact(server, tmp_path):
+    """A real model whose trunc_normal_ inits run erfinv_, traced by torch as a training job on this CPU runs it."""
+    pytest.importorskip("timm", reason="timm is not installed")
+    path, body, theirs = _other_torch(None, tmp_path, "functools.partial(__import__('timm').create_model, "
+                                                      "'vit_tiny_patch16_224', pretrained=False)")
+    assert body.get("mkl", "sse4_2") == path
+    assert_same_state_dict(initialize(server.url, body), theirs)
