@@ -43,8 +43,8 @@ public struct InitRequest: Sendable {
     /// `"mkl"`: the code path Intel MKL takes in the reference torch (the caller's), for the inits torch computes with
     /// MKL: `erfinv_` (trunc-normal by erfinv) and `orthogonal_` (QR). "sse4_2" (default) is MKL's path on AMD CPUs
     /// and on any CPU with `MKL_ENABLE_INSTRUCTIONS=SSE4_2`; on Intel CPUs MKL takes "avx2" or "avx512" (its erfinv
-    /// differs from the SSE4.2 path's in about 1 value in 4,000 or 140). erfinv is reproduced on all three;
-    /// orthogonal_ only on "sse4_2". "other" is a torch without MKL. What is not reproduced is refused
+    /// differs from the SSE4.2 path's in about 1 value in 4,000 or 140). float32 erfinv is reproduced on all three;
+    /// orthogonal_ and float64 erfinv only on "sse4_2". "other" is a torch without MKL. What is not reproduced is refused
     /// (`MKLPath.refusal`); every other init is the same bytes on every path.
     public enum MKLPath: String, Sendable, CaseIterable {
         case sse4_2, avx2, avx512, other

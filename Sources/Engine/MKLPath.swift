@@ -17,11 +17,13 @@ extension InitRequest.MKLPath {
     var erfinv: ErfinvMKL.Path { erfinvPath ?? .sse4_2 }
 
     /// The torch function computed with Intel MKL in `write` that this path does not reproduce, nil when the values
-    /// of `write` are reproduced on it.
-    func unreproducedInit(_ write: TensorWrite) -> String? {
+    /// of `write` are reproduced on it. `float64`: the written storage is float64, whose trunc-normal runs MKL's
+    /// `vmdErfInv`, not swept on the AVX2 and AVX-512 paths (only float32's `vmsErfInv` is).
+    func unreproducedInit(_ write: TensorWrite, float64: Bool) -> String? {
         switch write {
         case .fill(.mmengineTruncNormal), .windowFill(.mmengineTruncNormal, _):
-            erfinvPath == nil ? "erfinv_ (trunc_normal by the erfinv method)" : nil
+            erfinvPath == nil ? "erfinv_ (trunc_normal by the erfinv method)"
+                : float64 && self != .sse4_2 ? "erfinv_ on a float64 tensor (trunc_normal by the erfinv method)" : nil
         case .scalar(.erfinv, _): erfinvPath == nil ? "erfinv_" : nil
         case .fill(.orthogonal), .windowFill(.orthogonal, _): self == .sse4_2 ? nil : "orthogonal_ (QR)"
         default: nil

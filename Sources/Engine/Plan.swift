@@ -114,7 +114,8 @@ public final class Plan: @unchecked Sendable {
         if request.mkl != .sse4_2 {
             for t in planned {
                 for op in [t.baseOp].compactMap({ $0 }) + t.edits {
-                    if let what = request.mkl.unreproducedInit(timeline.ops[op].write) {
+                    let float64 = timeline.tensors[timeline.ops[op].tensor].dtype == .float64
+                    if let what = request.mkl.unreproducedInit(timeline.ops[op].write, float64: float64) {
                         let origin = timeline.origins[timeline.ops[op].origin]
                         throw SpecError(.rejected, at: origin.pointer, InitRequest.MKLPath.refusal(request.mkl, what: what, tensor: t.record.name))
                     }

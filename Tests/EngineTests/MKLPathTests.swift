@@ -5,16 +5,17 @@ import XCTest
 
 /// `"mkl"`: the inits torch computes with Intel MKL: erfinv_ is reproduced on MKL's SSE4.2, AVX2 and AVX-512 code
 /// paths (its values against torch's on each: TorchInitTests/ErfinvMKLTests and the Python client's test_mkl.py) and
-/// refused for a torch without MKL; orthogonal_ is reproduced on the SSE4.2 path only and refused on the others.
+/// refused for a torch without MKL; orthogonal_, and trunc-normal on float64 storage (MKL's vmdErfInv), are reproduced
+/// on the SSE4.2 path only and refused on the others.
 /// Every other init is served on every path, with the same bytes.
 final class MKLPathTests: XCTestCase {
-    /// A golden case's spec, or an `init_weights` step on a 3×4 parameter, with `"mkl"`.
-    func spec(_ name: String, mkl: String?) throws -> JSONValue {
+    /// A golden case's spec (`extra`: an extra case's), or an `init_weights` step on a 3×4 parameter, with `"mkl"`.
+    func spec(_ name: String, mkl: String?, extra: Bool = false) throws -> JSONValue {
         let data: Data
         if name == "orthogonal" {
             data = Data(#"{"seed": 1, "model": {"type": "P", "parameters": {"w": {"shape": [3, 4]}}, "init_weights": [{"param": "w", "type": "Orthogonal"}]}}"#.utf8)
         } else {
-            data = try Data(contentsOf: Bundle.module.resourceURL!.appendingPathComponent("Fixtures/golden/\(name)/spec.json"))
+            data = try Data(contentsOf: Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(extra ? "extra" : "golden")/\(name)/spec.json"))
         }
         guard case .object(var o) = try JSONCodec.parse([UInt8](data)) else { throw XCTSkip("not an object") }
         if let mkl { o["mkl"] = .string(mkl) }
@@ -38,6 +39,17 @@ final class MKLPathTests: XCTestCase {
                     XCTAssertTrue(e.pointer.description.hasPrefix("/model"), e.pointer.description)
                     XCTAssertTrue(e.message.contains(what) && e.message.contains("MKL_ENABLE_INSTRUCTIONS=SSE4_2"), e.message)
                 }
+            }
+        }
+    }
+
+    /// float64 storage runs MKL's vmdErfInv, reproduced (to the golden cases' leeway) only as on the SSE4.2 path.
+    func testFloat64TruncNormalIsRefusedOffTheSSE42Path() throws {
+        XCTAssertNoThrow(try Engine.prepare(spec("container_params_truncnormal_f64", mkl: "sse4_2", extra: true)))
+        for path in ["avx2", "avx512", "other"] {
+            XCTAssertThrowsError(try Engine.prepare(spec("container_params_truncnormal_f64", mkl: path, extra: true)), path) { e in
+                XCTAssertEqual((e as? SpecError)?.kind, .rejected)
+                XCTAssertTrue((e as? SpecError)?.message.contains("erfinv_") == true, "\(e)")
             }
         }
     }
